@@ -1,0 +1,8 @@
+"""podpipe: podcast interviews with product managers into a research database."""
+import os
+
+# onnxruntime (faster-whisper's VAD) phones home unless this is set before it
+# is imported, so we set it before anything else can import it.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+__version__ = "0.1.0"

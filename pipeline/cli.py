@@ -1,0 +1,307 @@
+"""The podpipe command line: parses options, opens the database, calls the
+library and prints. The work lives in the stage modules."""
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .db import DEFAULT_DB, open_db
+from .output import output_options, print_rows
+
+EXIT_FAILED = 1
+
+
+def db_option(fn):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PODPIPE_DB",
+                        help="SQLite database file (env PODPIPE_DB, default db/podpipe.db)")(fn)
+
+
+def audio_dir_option(fn):
+    return click.option("--audio-dir", type=click.Path(file_okay=False), envvar="PODPIPE_AUDIO_DIR",
+                        default="audio", show_default=True,
+                        help="Folder for downloaded audio (env PODPIPE_AUDIO_DIR)")(fn)
+
+
+def silent_option(fn):
+    return click.option("--silent", is_flag=True, help="No progress bar")(fn)
+
+
+def get_db(path):
+    # --db may be given before the command too: podpipe --db x.db ingest
+    path = path or click.get_current_context().find_root().params.get("db_path") or DEFAULT_DB
+    try:
+        return open_db(path)
+    except Exception as exc:  # sqlite3 errors, permissions: one line for the user
+        raise click.ClickException(f"cannot open database {path}: {exc}") from None
+
+
+@contextlib.contextmanager
+def progress_bar(total, label, silent):
+    """A progress bar on stderr; yields a function to call per item done."""
+    if silent or not total:
+        yield lambda *_: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda *_: progress.advance(task)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="podpipe")
+@db_option
+def cli(db_path):
+    """Turn podcast interviews with product managers into a research database."""
+
+
+# --- feeds ------------------------------------------------------------------
+
+@cli.group()
+def feeds():
+    """Manage the feeds you subscribe to."""
+
+
+@feeds.command(name="add")
+@click.argument("locations", nargs=-1, required=True)
+@db_option
+def feeds_add(locations, db_path):
+    """Subscribe to feeds by URL or local path.
+
+    \b
+    Example:
+        podpipe feeds add https://example.com/feed.xml feeds/demo/feed.xml
+    """
+    from .subscriptions import add_feeds
+
+    db = get_db(db_path)
+    for url, added in add_feeds(db, locations):
+        click.echo(f"{'added' if added else 'already subscribed'}: {url}")
+
+
+@feeds.command(name="list")
+@db_option
+@output_options
+def feeds_list(db_path, fmt):
+    """List subscribed feeds with episode counts."""
+    db = get_db(db_path)
+    rows = db.query("select f.id, f.url, f.title, count(e.id) as episodes, f.last_fetched, f.last_error "
+                    "from feeds f left join episodes e on e.feed_id = f.id group by f.id order by f.id")
+    print_rows(rows, fmt)
+
+
+@feeds.command(name="remove")
+@click.argument("feeds_", metavar="FEED...", nargs=-1, required=True)
+@db_option
+def feeds_remove(feeds_, db_path):
+    """Unsubscribe from feeds (by id, URL or title) and delete their episodes."""
+    from .feeds import FeedError, feed_rows
+    from .subscriptions import remove_feed
+
+    db = get_db(db_path)
+    try:
+        rows = feed_rows(db, feeds_)
+    except FeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    for feed in rows:
+        n = remove_feed(db, feed)
+        click.echo(f"removed: {feed['url']} ({n} episodes)")
+
+
+@feeds.command(name="import")
+@click.argument("opml", type=click.File("rb"))
+@db_option
+def feeds_import(opml, db_path):
+    """Subscribe to every feed in an OPML file."""
+    from .feeds import FeedError
+    from .subscriptions import add_feeds, parse_opml
+
+    try:
+        urls = parse_opml(opml.read())
+    except FeedError as exc:
+        raise click.ClickException(f"{opml.name}: {exc}") from None
+    db = get_db(db_path)
+    results = add_feeds(db, urls)
+    added = sum(1 for _, a in results if a)
+    click.echo(f"{added} feeds added, {len(results) - added} already subscribed")
+
+
+@feeds.command(name="export")
+@db_option
+def feeds_export(db_path):
+    """Print the subscriptions as OPML."""
+    from .subscriptions import export_opml
+
+    db = get_db(db_path)
+    click.echo(export_opml(db.query("select * from feeds order by id")), nl=False)
+
+
+# --- stages -----------------------------------------------------------------
+
+def run_ingest(db, selectors, echo):
+    """Ingest feeds; returns (totals, errors)."""
+    from .feeds import FeedError, feed_rows, ingest_feed
+
+    try:
+        rows = feed_rows(db, selectors)
+    except FeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    totals = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0}
+    errors = []
+    for feed in rows:
+        try:
+            counts = ingest_feed(db, feed["url"])
+        except FeedError as exc:
+            totals["failed"] += 1
+            errors.append({"feed": feed["url"], "error": str(exc)})
+            echo(f"failed: {feed['url']}: {exc}", err=True)
+            continue
+        for k in ("new", "updated", "unchanged", "not_modified"):
+            totals[k] += counts[k]
+        if counts["not_modified"]:
+            echo(f"not modified: {feed['url']}", err=True)
+        else:
+            dup = f", {counts['duplicate']} duplicate items skipped" if counts["duplicate"] else ""
+            echo(f"ingested: {feed['url']}: {counts['new']} new, {counts['updated']} updated, "
+                 f"{counts['unchanged']} unchanged{dup}", err=True)
+    return totals, errors
+
+
+def subscribe(db, locations):
+    """Make sure feeds named on the command line are subscribed; returns their URLs."""
+    from .subscriptions import add_feeds
+
+    if not locations:
+        return []
+    new = [loc for loc in locations if not loc.isdigit()]
+    return [url for url, _ in add_feeds(db, new)] + [loc for loc in locations if loc.isdigit()]
+
+
+@cli.command()
+@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
+@db_option
+def ingest(feeds_, db_path):
+    """Fetch feeds and store their episodes (all subscribed feeds by default).
+
+    \b
+    Examples:
+        podpipe ingest                       # every subscribed feed
+        podpipe ingest feeds/demo/feed.xml   # subscribes first if needed
+    """
+    from .runs import finish_run, start_run
+
+    db = get_db(db_path)
+    selectors = subscribe(db, feeds_)
+    run_id = start_run(db, "ingest", {"feeds": feeds_})
+    totals, errors = run_ingest(db, selectors, click.echo)
+    finish_run(db, run_id, "partial" if errors else "ok", {"ingest": totals}, errors)
+    click.echo(f"{totals['new']} new, {totals['updated']} updated, {totals['unchanged']} unchanged, "
+               f"{totals['not_modified']} feeds not modified, {totals['failed']} feeds failed")
+    if errors:
+        sys.exit(EXIT_FAILED)
+
+
+def download_options(fn):
+    for decorator in reversed([
+        click.option("--limit", type=click.IntRange(min=1), help="Download at most N episodes"),
+        click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                     help="Parallel downloads"),
+        click.option("--max-bytes", type=click.IntRange(min=1), default=1024 ** 3, show_default=True,
+                     help="Refuse files larger than this"),
+        audio_dir_option,
+        silent_option,
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def run_download(db, limit, concurrency, max_bytes, audio_dir, silent, echo):
+    from .download import download, pending_downloads
+
+    total = len(pending_downloads(db, limit=limit))
+    with progress_bar(total, "downloading", silent) as advance:
+        result = download(db, audio_dir=audio_dir, concurrency=concurrency, limit=limit,
+                          max_bytes=max_bytes, progress=advance)
+    for episode_id, message in result["errors"]:
+        echo(f"failed: episode {episode_id}: {message}", err=True)
+    return result
+
+
+@cli.command(name="download")
+@download_options
+@db_option
+def download_cmd(limit, concurrency, max_bytes, audio_dir, silent, db_path):
+    """Download audio and publisher transcripts of ingested episodes."""
+    from .runs import finish_run, start_run
+
+    db = get_db(db_path)
+    run_id = start_run(db, "download", {"limit": limit, "concurrency": concurrency})
+    result = run_download(db, limit, concurrency, max_bytes, audio_dir, silent, click.echo)
+    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
+    finish_run(db, run_id, "partial" if errors else "ok",
+               {"download": {"downloaded": result["downloaded"], "failed": result["failed"]}}, errors)
+    click.echo(f"{result['downloaded']} downloaded, {result['failed']} failed")
+    if errors:
+        sys.exit(EXIT_FAILED)
+
+
+STAGES = ("ingest", "download")
+
+
+@cli.command()
+@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
+@click.option("--stages", default=",".join(STAGES), show_default=True,
+              help="Comma-separated stages to run, in pipeline order")
+@download_options
+@db_option
+def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, db_path):
+    """Run every stage in order, doing only the work not yet done.
+
+    \b
+    Example:
+        podpipe run feeds/demo/feed.xml
+    """
+    from .runs import finish_run, start_run
+
+    wanted = [s.strip() for s in stages.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
+    db = get_db(db_path)
+    selectors = subscribe(db, feeds_)
+    run_id = start_run(db, "run", {"feeds": feeds_, "stages": wanted, "limit": limit})
+    counts, errors = {}, []
+    try:
+        if "ingest" in wanted:
+            counts["ingest"], ingest_errors = run_ingest(db, selectors, click.echo)
+            errors += ingest_errors
+            click.echo(f"ingest: {counts['ingest']['new']} new, {counts['ingest']['updated']} updated, "
+                       f"{counts['ingest']['failed']} feeds failed")
+        if "download" in wanted:
+            result = run_download(db, limit, concurrency, max_bytes, audio_dir, silent, click.echo)
+            counts["download"] = {"downloaded": result["downloaded"], "failed": result["failed"]}
+            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
+            click.echo(f"download: {result['downloaded']} downloaded, {result['failed']} failed")
+    except KeyboardInterrupt:
+        finish_run(db, run_id, "interrupted", counts, errors)
+        raise click.ClickException("interrupted; finished work is saved, run again to continue") from None
+    finish_run(db, run_id, "partial" if errors else "ok", counts, errors)
+    if errors:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@db_option
+@output_options
+def episodes(db_path, fmt):
+    """List episodes with their status."""
+    db = get_db(db_path)
+    print_rows(db.query("select e.id, f.title as feed, e.title, e.published, e.status, e.error "
+                        "from episodes e join feeds f on f.id = e.feed_id order by e.published, e.id"), fmt)
+
+
+if __name__ == "__main__":
+    cli()

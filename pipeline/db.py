@@ -1,0 +1,128 @@
+"""The database: opening it, its schema as ordered migrations, and the
+rerunnable extras (FTS, triggers, indexes, views) in ``ensure_db_shape``.
+
+Every table the pipeline uses is defined here and nowhere else.
+"""
+import datetime
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB = "db/podpipe.db"
+
+
+def utcnow():
+    """Current UTC time as an ISO 8601 string with seconds."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def open_db(path=None, *, read_only=False):
+    """Open (creating and migrating if needed) the pipeline database."""
+    path = str(path or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+    if read_only:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"no database at {path}")
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        return sqlite_utils.Database(conn)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: a statement outside db.atomic() commits at once,
+    # so no implicit transaction is ever left open by accident.
+    db = sqlite_utils.Database(sqlite3.connect(path, timeout=30, isolation_level=None))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    migrations.apply(db)
+    ensure_db_shape(db)
+    return db
+
+
+# --- migrations -------------------------------------------------------------
+# Each migration runs once, in order, in a transaction, and is recorded in the
+# _sqlite_migrations table. Never edit one that has shipped: add a new one.
+
+migrations = sqlite_utils.Migrations("podpipe")
+
+
+@migrations()
+def m001_feeds_and_episodes(db):
+    db["feeds"].create({
+        "id": int, "url": str, "title": str, "author": str, "description": str,
+        "image": str, "link": str, "language": str, "podcast_guid": str,
+        "etag": str, "last_modified": str, "content_sha256": str,
+        "last_fetched": str, "last_error": str, "added": str,
+    }, pk="id", not_null={"url"})
+    db["feeds"].create_index(["url"], unique=True)
+    db["episodes"].create({
+        "id": int, "feed_id": int, "guid": str, "podcast_guid": str, "title": str,
+        "description": str, "link": str, "published": str, "duration_s": float,
+        "season": int, "episode": int, "episode_type": str, "explicit": int, "image": str,
+        "enclosure_url": str, "enclosure_type": str, "enclosure_length": int,
+        "audio_path": str, "audio_sha256": str, "audio_bytes": int,
+        "fingerprint": str, "status": str, "error": str, "attempts": int,
+        "first_seen": str, "updated": str,
+    }, pk="id", foreign_keys=[("feed_id", "feeds", "id")], not_null={"guid"},
+        defaults={"status": "new", "attempts": 0})
+    db["episodes"].create_index(["feed_id", "guid"], unique=True)
+    db["episodes"].create_index(["status"])
+    db["roles"].create({
+        "id": int, "name": str, "definition": str, "works_with": str,
+        "responsibilities": str, "adjacent_roles": str,
+    }, pk="id", not_null={"name"})
+    db["roles"].create_index(["name"], unique=True)
+    db["people"].create({
+        "id": int, "slug": str, "name": str, "aliases": str, "title": str, "role_id": int,
+        "organization": str, "organization_description": str, "location": str,
+        "education": str, "background": str, "links": str, "href": str, "img": str,
+    }, pk="id", foreign_keys=[("role_id", "roles", "id")], not_null={"slug", "name"})
+    db["people"].create_index(["slug"], unique=True)
+    db["episode_people"].create({
+        "episode_id": int, "person_id": int, "role": str, "group": str,
+    }, pk=("episode_id", "person_id", "role"),
+        foreign_keys=[("episode_id", "episodes", "id"), ("person_id", "people", "id")])
+    db["episode_transcript_links"].create({
+        "episode_id": int, "url": str, "type": str, "language": str, "rel": str,
+        "path": str, "sha256": str, "error": str,
+    }, pk=("episode_id", "url"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["chapters"].create({
+        "episode_id": int, "url": str, "type": str,
+    }, pk=("episode_id", "url"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["soundbites"].create({
+        "episode_id": int, "start": float, "duration": float, "title": str,
+    }, pk=("episode_id", "start", "duration"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["runs"].create({
+        "id": int, "command": str, "options": str, "started": str, "finished": str,
+        "status": str, "pid": int, "counts": str, "errors": str,
+    }, pk="id")
+
+
+@migrations()
+def m002_transcripts(db):
+    db["transcripts"].create({
+        "id": int, "episode_id": int, "source": str, "engine": str, "model": str,
+        "language": str, "audio_duration": float, "processing_s": float,
+        "path": str, "created": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id")])
+    db["transcripts"].create_index(["episode_id"], unique=True)
+    db["segments"].create({
+        "id": int, "transcript_id": int, "idx": int, "start": float, "end": float,
+        "text": str, "speaker": str, "speaker_confidence": float, "speaker_method": str,
+        "words": str,
+    }, pk="id", foreign_keys=[("transcript_id", "transcripts", "id")])
+    db["segments"].create_index(["transcript_id", "idx"], unique=True)
+
+
+# --- rerunnable extras ------------------------------------------------------
+
+VIEWS = {}
+
+
+def ensure_db_shape(db):
+    """Add FTS tables, triggers and views; safe to run on every open."""
+    if "segments" in db.table_names() and "segments_fts" not in db.table_names():
+        db["segments"].enable_fts(["text", "speaker"], create_triggers=True, tokenize="porter")
+    existing = set(db.view_names())
+    for name, sql in VIEWS.items():
+        if name not in existing:
+            db.create_view(name, sql)

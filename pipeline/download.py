@@ -1,0 +1,232 @@
+"""Download stage: enclosures and publisher transcript files, concurrently,
+resumable (HTTP Range), verified, and written by atomic rename."""
+import hashlib
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from .db import utcnow
+from .http_client import FetchError, RetryPolicy, describe, local_path, make_client, retry_after_seconds
+from .text import slugify
+
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: a long episode is ~100 MB
+AUDIO_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm"}
+TYPE_EXTENSIONS = {
+    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac", "audio/ogg": ".ogg", "audio/opus": ".opus", "audio/wav": ".wav",
+    "audio/x-wav": ".wav", "audio/flac": ".flac", "audio/webm": ".webm", "video/mp4": ".mp4",
+    "text/vtt": ".vtt", "application/x-subrip": ".srt", "application/srt": ".srt",
+    "application/json": ".json", "text/html": ".html", "text/plain": ".txt",
+}
+TRANSCRIPT_EXTENSIONS = {".vtt", ".srt", ".json", ".html", ".htm", ".txt"}
+CHUNK = 256 * 1024
+
+
+class DownloadError(Exception):
+    """A download that failed; one line for the user."""
+
+
+@dataclass
+class Result:
+    path: str
+    sha256: str
+    size: int
+
+
+def file_extension(url, content_type, allowed, default):
+    """An extension from the MIME type, else from the URL if it is a known one.
+
+    Only the extension of the URL path is ever used, never the name itself.
+    """
+    ext = TYPE_EXTENSIONS.get((content_type or "").split(";")[0].strip().lower())
+    if ext in allowed:
+        return ext
+    ext = os.path.splitext(urlparse(url or "").path)[1].lower()
+    return ext if ext in allowed else default
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1024 * 1024), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _finish(part, dest):
+    with open(part, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(part, dest)
+    return Result(str(dest), sha256_file(dest), dest.stat().st_size)
+
+
+def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None, sleep=time.sleep):
+    """Download url to dest via dest.part, resuming a partial file with Range.
+
+    Raises DownloadError. A partial .part file is kept so the next try resumes.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    source = local_path(url)
+    if source is not None:
+        try:
+            if source.stat().st_size > max_bytes:
+                raise DownloadError(f"file is {source.stat().st_size} bytes, over the limit of {max_bytes}")
+            shutil.copyfile(source, part)
+        except OSError as exc:
+            raise DownloadError(f"cannot read {source}: {exc.strerror}") from None
+        return _finish(part, dest)
+
+    policy = policy or RetryPolicy()
+    delay = policy.backoff
+    error = "no attempt made"
+    for attempt in range(1, policy.attempts + 1):
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        wait = delay
+        try:
+            with client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status == 416:
+                    # our partial file is no good to the server: start again
+                    part.unlink(missing_ok=True)
+                    error = "HTTP 416 Range Not Satisfiable"
+                    continue
+                if status in (429, 500, 502, 503, 504):
+                    error = describe(httpx.HTTPStatusError("", request=response.request, response=response))
+                    if status == 429:
+                        wait = min(retry_after_seconds(response, delay), policy.max_retry_after)
+                    raise _Retry()
+                if status >= 400:
+                    raise DownloadError(describe(httpx.HTTPStatusError("", request=response.request,
+                                                                        response=response)))
+                resuming = status == 206 and have
+                if resuming and not response.headers.get("content-range", "").startswith(f"bytes {have}-"):
+                    resuming = False
+                expected = response.headers.get("content-length")
+                expected = int(expected) if expected and expected.isdigit() else None
+                total = (have if resuming else 0) + (expected or 0)
+                if total > max_bytes:
+                    part.unlink(missing_ok=True)
+                    raise DownloadError(f"file is {total} bytes, over the limit of {max_bytes}")
+                got = 0
+                with open(part, "ab" if resuming else "wb") as out:
+                    for chunk in response.iter_raw(CHUNK):
+                        out.write(chunk)
+                        got += len(chunk)
+                        if (have if resuming else 0) + got > max_bytes:
+                            out.close()
+                            part.unlink(missing_ok=True)
+                            raise DownloadError(f"file is over the limit of {max_bytes} bytes")
+                if expected is not None and got != expected:
+                    error = f"truncated: got {got} of {expected} bytes"
+                    raise _Retry()
+            return _finish(part, dest)
+        except _Retry:
+            pass
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            error = describe(exc)
+            if isinstance(exc, httpx.TooManyRedirects):
+                raise DownloadError(error) from None
+        if attempt < policy.attempts:
+            sleep(wait)
+            delay *= 2
+    raise DownloadError(f"{error} (after {policy.attempts} attempts; the partial file is kept to resume)")
+
+
+class _Retry(Exception):
+    pass
+
+
+def audio_dest(audio_dir, feed_slug, episode):
+    """Where an episode's audio goes: built from ids and slugs, never the URL's file name."""
+    ext = file_extension(episode["enclosure_url"], episode["enclosure_type"], AUDIO_EXTENSIONS, ".audio")
+    name = f"{episode['id']}-{slugify(episode['title'] or '', 40) or 'episode'}{ext}"
+    return Path(audio_dir) / feed_slug / name
+
+
+def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None):
+    """Episodes with an enclosure and no audio yet, oldest first."""
+    sql = ("select episodes.*, feeds.title as feed_title, feeds.id as feed_id from episodes "
+           "join feeds on feeds.id = episodes.feed_id "
+           "where enclosure_url is not null and audio_path is null and attempts < ?")
+    params = [max_attempts]
+    if episode_ids:
+        sql += f" and episodes.id in ({','.join('?' * len(episode_ids))})"
+        params += list(episode_ids)
+    sql += " order by episodes.published, episodes.id"
+    if limit:
+        sql += f" limit {int(limit)}"
+    return list(db.query(sql, params))
+
+
+def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_links):
+    feed_slug = slugify(episode["feed_title"] or "") or f"feed-{episode['feed_id']}"
+    dest = audio_dest(audio_dir, feed_slug, episode)
+    audio = download_file(episode["enclosure_url"], dest, client=client, max_bytes=max_bytes, policy=policy)
+    links = []
+    for n, link in enumerate(transcript_links, 1):
+        ext = file_extension(link["url"], link["type"], TRANSCRIPT_EXTENSIONS, ".txt")
+        tdest = dest.with_name(f"{dest.stem}.transcript{n}{ext}")
+        try:
+            r = download_file(link["url"], tdest, client=client, max_bytes=50 * 1024 * 1024, policy=policy)
+            links.append((link["url"], {"path": r.path, "sha256": r.sha256, "error": None}))
+        except DownloadError as exc:
+            # a missing transcript is not fatal: we can still transcribe the audio
+            links.append((link["url"], {"path": None, "sha256": None, "error": str(exc)}))
+    return audio, links
+
+
+def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=None,
+             max_bytes=DEFAULT_MAX_BYTES, max_attempts=3, policy=None, progress=None, client=None):
+    """Download audio (and publisher transcripts) for pending episodes.
+
+    Returns {"downloaded": n, "failed": n, "errors": [(episode_id, message)]}.
+    Network work runs in threads; all database writes happen on this thread.
+    """
+    episodes = pending_downloads(db, episode_ids=episode_ids, max_attempts=max_attempts, limit=limit)
+    result = {"downloaded": 0, "failed": 0, "errors": []}
+    if not episodes:
+        return result
+    own = client is None
+    client = client or make_client(timeout=60.0)
+    links = {}
+    for row in db.query("select * from episode_transcript_links where path is null"):
+        links.setdefault(row["episode_id"], []).append(row)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            futures = {pool.submit(_fetch_episode, ep, audio_dir, client, max_bytes, policy,
+                                   links.get(ep["id"], [])): ep for ep in episodes}
+            for future in as_completed(futures):
+                ep = futures[future]
+                try:
+                    audio, transcript_files = future.result()
+                except (DownloadError, FetchError, OSError) as exc:
+                    message = str(exc) if not isinstance(exc, OSError) else f"cannot write: {exc.strerror}"
+                    db["episodes"].update(ep["id"], {"status": "failed", "error": f"download: {message}",
+                                                     "attempts": (ep["attempts"] or 0) + 1,
+                                                     "updated": utcnow()})
+                    result["failed"] += 1
+                    result["errors"].append((ep["id"], message))
+                else:
+                    with db.atomic():
+                        db["episodes"].update(ep["id"], {
+                            "audio_path": audio.path, "audio_sha256": audio.sha256,
+                            "audio_bytes": audio.size, "status": "downloaded", "error": None,
+                            "attempts": 0, "updated": utcnow()})
+                        for url, fields in transcript_files:
+                            db["episode_transcript_links"].update((ep["id"], url), fields)
+                    result["downloaded"] += 1
+                if progress:
+                    progress(ep)
+    finally:
+        if own:
+            client.close()
+    return result

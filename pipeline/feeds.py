@@ -1,0 +1,391 @@
+"""Feed ingestion: fetch a feed (conditional GET), parse it with feedparser plus
+our own Podcasting 2.0 reader, and save the feed and its episodes."""
+import calendar
+import datetime
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import urljoin
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import feedparser
+
+from .db import utcnow
+from .http_client import FetchError, RetryPolicy, local_path, make_client, with_retries
+from .people import save_person
+from .text import slugify
+
+PODCAST_NS = ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0")
+ATOM_NS = "http://www.w3.org/2005/Atom"
+MAX_PAGES = 50
+MAX_FEED_BYTES = 50 * 1024 * 1024
+
+
+class FeedError(Exception):
+    """A feed that could not be fetched or parsed; one line for the user."""
+
+
+# --- fetching ---------------------------------------------------------------
+
+def feed_location(url_or_path):
+    """Normalise what a user typed: URLs stay, local paths become absolute."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", url_or_path):
+        return url_or_path
+    return str(Path(url_or_path).expanduser().resolve())
+
+
+def base_url_for(location):
+    """The URL relative links in a feed are resolved against."""
+    path = local_path(location)
+    return path.resolve().as_uri() if path is not None else location
+
+
+def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=None):
+    """Fetch feed bytes. Returns (content or None when not modified, etag, last_modified).
+
+    For local files the "etag" is the file's size and mtime, so an unchanged
+    file is not read or parsed again, like a 304.
+    """
+    path = local_path(location)
+    if path is not None:
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise FeedError(f"cannot read {path}: {exc.strerror}") from None
+        tag = f"local:{stat.st_size}:{stat.st_mtime_ns}"
+        if etag == tag:
+            return None, etag, last_modified
+        if stat.st_size > MAX_FEED_BYTES:
+            raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
+        return path.read_bytes(), tag, None
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    own = client is None
+    client = client or make_client()
+    try:
+        def get():
+            request = client.build_request("GET", location, headers=headers)
+            response = client.send(request, stream=True)
+            try:
+                length = int(response.headers.get("content-length") or 0)
+                if length > MAX_FEED_BYTES:
+                    raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
+                if response.status_code < 400 and response.status_code != 304:
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > MAX_FEED_BYTES:
+                            raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
+                    response._content = bytes(body)
+            finally:
+                response.close()
+            return response
+        try:
+            response = with_retries(get, policy)
+        except FetchError as exc:
+            raise FeedError(str(exc)) from None
+        if response.status_code == 304:
+            return None, etag, last_modified
+        return (response.content, response.headers.get("etag"),
+                response.headers.get("last-modified"))
+    finally:
+        if own:
+            client.close()
+
+
+# --- parsing ----------------------------------------------------------------
+
+def _parse_xml(content):
+    try:
+        return SafeET.fromstring(content)
+    except defusedxml.DefusedXmlException as exc:
+        raise FeedError(f"refused: the feed declares XML entities or external references ({type(exc).__name__})") from None
+    except SafeET.ParseError as exc:
+        raise FeedError(f"not well-formed XML: {exc}") from None
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def _podcast(el, name):
+    """Children of el in the podcast namespace called name (both namespace URIs)."""
+    return [c for ns in PODCAST_NS for c in el.findall(f"{{{ns}}}{name}")]
+
+
+def _text(el):
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_duration(value):
+    """itunes:duration as seconds: "3600", "1:02:03", "62:03"."""
+    if not value:
+        return None
+    parts = str(value).strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    seconds = 0.0
+    for n in numbers:
+        seconds = seconds * 60 + n
+    return seconds
+
+
+def _iso(struct):
+    if not struct:
+        return None
+    return datetime.datetime.fromtimestamp(calendar.timegm(struct), datetime.timezone.utc).isoformat()
+
+
+def _explicit(value):
+    if value in (None, ""):
+        return None
+    return 1 if str(value).strip().lower() in ("yes", "true", "explicit", "1") else 0
+
+
+def _persons(el):
+    people = []
+    for p in _podcast(el, "person"):
+        name = _text(p)
+        if name:
+            people.append({"name": name, "role": (p.get("role") or "host").lower(),
+                           "group": (p.get("group") or "cast").lower(),
+                           "href": p.get("href"), "img": p.get("img")})
+    return people
+
+
+def _item_extras(item, base, channel_people):
+    """What feedparser cannot give us: every podcast:* tag and the raw enclosure."""
+    enclosure = item.find("enclosure")
+    if enclosure is None:
+        enclosure = next((link for link in item.findall(f"{{{ATOM_NS}}}link")
+                          if link.get("rel") == "enclosure"), None)
+    url = enclosure.get("url") or enclosure.get("href") if enclosure is not None else None
+    pguid = _podcast(item, "guid")
+    return {
+        "enclosure_url": urljoin(base, url.strip()) if url else None,
+        "enclosure_type": enclosure.get("type") if enclosure is not None else None,
+        "enclosure_length": _int(enclosure.get("length")) if enclosure is not None else None,
+        "podcast_guid": _text(pguid[0]) if pguid else None,
+        # item-level persons replace the channel's
+        "people": _persons(item) or channel_people,
+        "transcripts": [{"url": urljoin(base, t.get("url", "").strip()), "type": t.get("type"),
+                         "language": t.get("language"), "rel": t.get("rel")}
+                        for t in _podcast(item, "transcript") if t.get("url")],
+        "chapters": [{"url": urljoin(base, c.get("url", "").strip()), "type": c.get("type")}
+                     for c in _podcast(item, "chapters") if c.get("url")],
+        "soundbites": [{"start": _float(s.get("startTime")), "duration": _float(s.get("duration")),
+                        "title": _text(s) or None}
+                       for s in _podcast(item, "soundbite") if _float(s.get("startTime")) is not None],
+    }
+
+
+def parse_feed(content, base_url):
+    """Parse feed bytes into {"feed": {...}, "episodes": [...], "next": url or None}."""
+    root = _parse_xml(content)
+    kind = _local(root.tag).lower()
+    if kind == "rss":
+        channel = root.find("channel")
+        items = channel.findall("item") if channel is not None else []
+    elif kind == "feed":
+        channel = root
+        items = root.findall(f"{{{ATOM_NS}}}entry")
+    elif kind == "rdf":
+        channel = root
+        items = [c for c in root if _local(c.tag) == "item"]
+    else:
+        raise FeedError(f"not a podcast feed (the document is <{_local(root.tag)}>, not RSS or Atom)")
+    if channel is None:
+        raise FeedError("not a podcast feed (RSS without a <channel>)")
+
+    parsed = feedparser.parse(content, response_headers={"content-location": base_url})
+    if parsed.bozo and not parsed.entries and not parsed.feed:
+        raise FeedError(f"feedparser could not read it: {parsed.bozo_exception}")
+    f = parsed.feed
+    channel_people = _persons(channel)
+    pguid = _podcast(channel, "guid")
+    feed = {
+        "title": f.get("title"), "author": f.get("author") or f.get("itunes_author"),
+        "description": f.get("subtitle") or f.get("description"),
+        "image": (f.get("image") or {}).get("href"), "link": f.get("link"),
+        "language": f.get("language"), "podcast_guid": _text(pguid[0]) if pguid else None,
+    }
+    next_url = None
+    for link in channel.findall(f"{{{ATOM_NS}}}link"):
+        if link.get("rel") == "next" and link.get("href"):
+            next_url = urljoin(base_url, link.get("href").strip())
+
+    entries = parsed.entries
+    if len(entries) != len(items):
+        raise FeedError(f"feedparser found {len(entries)} items where the XML has {len(items)}")
+    episodes = []
+    for entry, item in zip(entries, items):
+        extras = _item_extras(item, base_url, channel_people)
+        guid = (entry.get("id") or extras["enclosure_url"] or entry.get("link")
+                or hashlib.sha256((entry.get("title", "") + entry.get("published", "")).encode()).hexdigest())
+        episodes.append({
+            "guid": guid.strip(), "title": entry.get("title"),
+            "description": entry.get("summary"), "link": entry.get("link"),
+            "published": _iso(entry.get("published_parsed") or entry.get("updated_parsed")),
+            "duration_s": parse_duration(entry.get("itunes_duration")),
+            "season": _int(entry.get("itunes_season")), "episode": _int(entry.get("itunes_episode")),
+            "episode_type": entry.get("itunes_episodetype"),
+            "explicit": _explicit(entry.get("itunes_explicit")),
+            "image": (entry.get("image") or {}).get("href"),
+            **extras,
+        })
+    return {"feed": feed, "episodes": episodes, "next": next_url}
+
+
+# --- saving -----------------------------------------------------------------
+
+EPISODE_FIELDS = ("guid", "podcast_guid", "title", "description", "link", "published", "duration_s",
+                  "season", "episode", "episode_type", "explicit", "image",
+                  "enclosure_url", "enclosure_type", "enclosure_length")
+
+
+def fingerprint(episode):
+    return hashlib.sha256(json.dumps(episode, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def save_feed(db, location):
+    """Insert the feed if new; returns its id."""
+    row = db.execute("select id from feeds where url = ?", [location]).fetchone()
+    if row:
+        return row[0]
+    return db["feeds"].insert({"url": location, "added": utcnow()}).last_pk
+
+
+def save_episodes(db, feed_id, episodes):
+    """Upsert episodes keyed by (feed, guid) with their people, transcript links,
+    chapters and soundbites. Returns (counts, paths of audio files now stale)."""
+    counts = {"new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
+    existing = {r["guid"]: r for r in db.query(
+        "select id, guid, fingerprint, enclosure_url, enclosure_length, audio_path "
+        "from episodes where feed_id = ?", [feed_id])}
+    stale, seen = [], set()
+    now = utcnow()
+    for ep in episodes:
+        if ep["guid"] in seen:
+            counts["duplicate"] += 1  # the same item twice in one feed: first wins
+            continue
+        seen.add(ep["guid"])
+        fp = fingerprint(ep)
+        old = existing.get(ep["guid"])
+        if old and old["fingerprint"] == fp:
+            counts["unchanged"] += 1
+            continue
+        row = {k: ep[k] for k in EPISODE_FIELDS}
+        row.update(feed_id=feed_id, fingerprint=fp, updated=now)
+        if old is None:
+            row.update(first_seen=now, status="new", attempts=0)
+            episode_id = db["episodes"].insert(row).last_pk
+            counts["new"] += 1
+        else:
+            episode_id = old["id"]
+            if (old["enclosure_url"], old["enclosure_length"]) != (ep["enclosure_url"], ep["enclosure_length"]):
+                # new audio under the same guid: download it again, drop the old file
+                if old["audio_path"]:
+                    stale.append(old["audio_path"])
+                row.update(audio_path=None, audio_sha256=None, audio_bytes=None,
+                           status="new", error=None, attempts=0)
+            db["episodes"].update(episode_id, row)
+            counts["updated"] += 1
+            for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites"):
+                db[table].delete_where("episode_id = ?", [episode_id])
+        for person in ep["people"]:
+            person_id = save_person(db, {"name": person["name"], "href": person["href"], "img": person["img"]})
+            db["episode_people"].insert({"episode_id": episode_id, "person_id": person_id,
+                                         "role": person["role"], "group": person["group"]},
+                                        ignore=True)
+        for t in ep["transcripts"]:
+            db["episode_transcript_links"].insert({"episode_id": episode_id, **t}, ignore=True)
+        for c in ep["chapters"]:
+            db["chapters"].insert({"episode_id": episode_id, **c}, ignore=True)
+        for s in ep["soundbites"]:
+            db["soundbites"].insert({"episode_id": episode_id, **s}, ignore=True)
+    return counts, stale
+
+
+def ingest_feed(db, location, *, client=None, policy=None):
+    """Fetch, parse and save one feed (following paged feeds).
+
+    Returns counts {"new", "updated", "unchanged", "duplicate", "not_modified"}.
+    Raises FeedError; the error is also recorded on the feed row.
+    """
+    feed_id = save_feed(db, location)
+    feed = db["feeds"].get(feed_id)
+    try:
+        content, etag, last_modified = fetch_feed(
+            location, etag=feed["etag"], last_modified=feed["last_modified"], client=client, policy=policy)
+        sha = hashlib.sha256(content).hexdigest() if content is not None else None
+        if content is None or sha == feed["content_sha256"]:
+            db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": None,
+                                         "etag": etag, "last_modified": last_modified})
+            return {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
+        pages, seen = [], {location}
+        base = base_url_for(location)
+        page = parse_feed(content, base)
+        pages.append(page)
+        while page["next"] and page["next"] not in seen and len(pages) < MAX_PAGES:
+            seen.add(page["next"])
+            more, _, _ = fetch_feed(page["next"], client=client, policy=policy)
+            page = parse_feed(more, page["next"])
+            pages.append(page)
+    except FeedError as exc:
+        db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})
+        raise
+    episodes = [ep for p in pages for ep in p["episodes"]]
+    with db.atomic():
+        counts, stale = save_episodes(db, feed_id, episodes)
+        db["feeds"].update(feed_id, {
+            **pages[0]["feed"], "etag": etag, "last_modified": last_modified, "content_sha256": sha,
+            "last_fetched": utcnow(), "last_error": None})
+    for path in stale:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    counts["not_modified"] = 0
+    return counts
+
+
+def feed_rows(db, selectors=None):
+    """Feeds matching ids, URLs or titles (all feeds when selectors is empty)."""
+    rows = list(db.query("select * from feeds order by id"))
+    if not selectors:
+        return rows
+    chosen = []
+    for s in selectors:
+        loc = feed_location(s) if not s.isdigit() else s
+        match = [r for r in rows if str(r["id"]) == s or r["url"] in (s, loc) or r["title"] == s]
+        if not match:
+            raise FeedError(f"no feed matches {s!r} (see 'podpipe feeds list')")
+        chosen += [m for m in match if m not in chosen]
+    return chosen
+
+
+def slug_for_feed(feed):
+    return slugify(feed["title"] or "") or f"feed-{feed['id']}"
+

@@ -1,0 +1,65 @@
+"""The subscription list: adding and removing feeds, OPML import and export."""
+from xml.sax.saxutils import quoteattr
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from .feeds import FeedError, feed_location, save_feed
+
+
+def add_feeds(db, locations):
+    """Subscribe to feeds (URLs or paths). Returns [(url, added?)]."""
+    results = []
+    for loc in locations:
+        url = feed_location(loc)
+        existed = db.execute("select 1 from feeds where url = ?", [url]).fetchone()
+        save_feed(db, url)
+        results.append((url, not existed))
+    return results
+
+
+def remove_feed(db, feed):
+    """Delete a feed with its episodes and everything hanging off them."""
+    with db.atomic():
+        ids = [r[0] for r in db.execute("select id from episodes where feed_id = ?", [feed["id"]])]
+        for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites"):
+            db.execute(f"delete from {table} where episode_id in "
+                       "(select id from episodes where feed_id = ?)", [feed["id"]])
+        if "transcripts" in db.table_names():
+            db.execute("delete from segments where transcript_id in (select t.id from transcripts t "
+                       "join episodes e on e.id = t.episode_id where e.feed_id = ?)", [feed["id"]])
+            db.execute("delete from transcripts where episode_id in "
+                       "(select id from episodes where feed_id = ?)", [feed["id"]])
+        db.execute("delete from episodes where feed_id = ?", [feed["id"]])
+        db.execute("delete from feeds where id = ?", [feed["id"]])
+    return len(ids)
+
+
+def parse_opml(content):
+    """Feed URLs (xmlUrl) from an OPML document, in order, without duplicates."""
+    try:
+        root = SafeET.fromstring(content)
+    except defusedxml.DefusedXmlException:
+        raise FeedError("refused: the OPML file declares XML entities") from None
+    except SafeET.ParseError as exc:
+        raise FeedError(f"not a well-formed OPML file: {exc}") from None
+    if root.tag.lower() != "opml":
+        raise FeedError(f"not an OPML file (the document is <{root.tag}>)")
+    urls = []
+    for outline in root.iter("outline"):
+        url = outline.get("xmlUrl") or outline.get("xmlurl")
+        if url and url not in urls:
+            urls.append(url.strip())
+    return urls
+
+
+def export_opml(feeds):
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
+             "  <head><title>podpipe subscriptions</title></head>",
+             "  <body>"]
+    for f in feeds:
+        title = f["title"] or f["url"]
+        lines.append(f'    <outline type="rss" text={quoteattr(title)} title={quoteattr(title)} '
+                     f'xmlUrl={quoteattr(f["url"])}/>')
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines)
