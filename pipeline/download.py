@@ -25,7 +25,6 @@ TYPE_EXTENSIONS = {
     "application/json": ".json", "text/html": ".html", "text/plain": ".txt",
 }
 TRANSCRIPT_EXTENSIONS = {".vtt", ".srt", ".json", ".html", ".htm", ".txt"}
-CHUNK = 256 * 1024
 
 
 class DownloadError(Exception):
@@ -118,7 +117,7 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                     raise DownloadError(f"file is {total} bytes, over the limit of {max_bytes}")
                 got = 0
                 with open(part, "ab" if resuming else "wb") as out:
-                    for chunk in response.iter_raw(CHUNK):
+                    for chunk in response.iter_raw():  # no chunk size: a buffer would lose bytes on a reset
                         out.write(chunk)
                         got += len(chunk)
                         if (have if resuming else 0) + got > max_bytes:

@@ -20,6 +20,7 @@ from .text import slugify
 
 PODCAST_NS = ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0")
 ATOM_NS = "http://www.w3.org/2005/Atom"
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 MAX_PAGES = 50
 MAX_FEED_BYTES = 50 * 1024 * 1024
 
@@ -242,7 +243,9 @@ def parse_feed(content, base_url):
     episodes = []
     for entry, item in zip(entries, items):
         extras = _item_extras(item, base_url, channel_people)
-        guid = (entry.get("id") or extras["enclosure_url"] or entry.get("link")
+        # the guid as written: feedparser resolves a guid that looks relative into a URL
+        raw_guid = _text(item.find("guid")) or _text(item.find(f"{{{ATOM_NS}}}id"))
+        guid = (raw_guid or extras["enclosure_url"] or entry.get("link")
                 or hashlib.sha256((entry.get("title", "") + entry.get("published", "")).encode()).hexdigest())
         episodes.append({
             "guid": guid.strip(), "title": entry.get("title"),
@@ -251,7 +254,7 @@ def parse_feed(content, base_url):
             "duration_s": parse_duration(entry.get("itunes_duration")),
             "season": _int(entry.get("itunes_season")), "episode": _int(entry.get("itunes_episode")),
             "episode_type": entry.get("itunes_episodetype"),
-            "explicit": _explicit(entry.get("itunes_explicit")),
+            "explicit": _explicit(_text(item.find(f"{{{ITUNES_NS}}}explicit")) or None),
             "image": (entry.get("image") or {}).get("href"),
             **extras,
         })

@@ -98,7 +98,7 @@ def _fill_ends(segments, last_end=None):
     for seg in reversed(segments):
         if seg["end"] is None and seg["start"] is not None:
             # Some transcripts have out-of-order stamps; a negative length helps nobody.
-            seg["end"] = max(seg["start"], next_start if next_start is not None else seg["start"])
+            seg["end"] = seg["start"] if next_start is None else max(seg["start"], next_start)
         if seg["start"] is not None:
             next_start = seg["start"]
     return segments

@@ -1,0 +1,214 @@
+import time
+
+import pytest
+from click.testing import CliRunner
+from werkzeug import Response
+
+from conftest import FIXTURES, build_corpus, serve_dir
+from pipeline.cli import cli
+from pipeline.db import open_db
+from pipeline.feeds import FeedError, ingest_feed, parse_feed
+from pipeline.http_client import RetryPolicy
+
+FAST = RetryPolicy(attempts=2, backoff=0.01)
+
+
+def rss(items, extra_channel=""):
+    body = "".join(
+        f"<item><title>{t}</title><guid>{g}</guid>"
+        f"<enclosure url='http://127.0.0.1:1/{g}.mp3' length='10' type='audio/mpeg'/></item>"
+        for g, t in items)
+    return (f"<?xml version='1.0'?><rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'>"
+            f"<channel><title>Test feed</title>{extra_channel}{body}</channel></rss>").encode()
+
+
+def test_parse_podcasting20_fixture():
+    parsed = parse_feed((FIXTURES / "podcast20.xml").read_bytes(), "https://example.com/roadmap/feed.xml")
+    assert parsed["feed"] == {
+        "title": "Roadmap Radio", "author": "Roadmap Radio",
+        "description": "Interviews with people who build products.",
+        "image": "https://example.com/roadmap/cover.jpg", "link": "https://example.com/roadmap",
+        "language": "en-us", "podcast_guid": "917393e3-1b1e-5cef-ace4-edaa54e1f810",
+    }
+    ep2, ep1 = parsed["episodes"]
+    assert ep2 == {
+        "guid": "https://example.com/roadmap/2", "title": "Episode 2 - Saying no to the roadmap",
+        "description": "Mira Patel on saying no.", "link": "https://example.com/roadmap/2",
+        "published": "2026-10-09T04:30:38+00:00", "duration_s": 3723.0, "season": 1, "episode": 2,
+        "episode_type": "full", "explicit": 0, "image": None,
+        "enclosure_url": "https://example.com/roadmap/audio/ep2.mp3", "enclosure_type": "audio/mpeg",
+        "enclosure_length": 1234, "podcast_guid": "ep-2-podcast-guid",
+        # item-level persons replace the channel's
+        "people": [
+            {"name": "Jo Host", "role": "host", "group": "cast", "href": None, "img": None},
+            {"name": "Mira Patel", "role": "guest", "group": "cast", "href": "https://example.com/mira",
+             "img": "https://example.com/mira.jpg"},
+        ],
+        "transcripts": [
+            {"url": "https://example.com/roadmap/2.vtt", "type": "text/vtt", "language": "en", "rel": "captions"},
+            {"url": "https://example.com/roadmap/2.json", "type": "application/json", "language": None, "rel": None},
+            {"url": "https://example.com/roadmap/2.html", "type": "text/html", "language": None, "rel": None},
+        ],
+        "chapters": [{"url": "https://example.com/roadmap/2-chapters.json", "type": "application/json+chapters"}],
+        "soundbites": [{"start": 73.0, "duration": 60.0, "title": "Why we said no"},
+                       {"start": 1234.5, "duration": 42.25, "title": None}],
+    }
+    assert ep1["guid"] == "roadmap-1"
+    assert ep1["published"] == "2026-10-01T07:00:00+00:00"
+    assert ep1["duration_s"] == 754.0
+    assert ep1["description"] == "The first one & only."
+    # no item-level persons: the channel's apply
+    assert [p["name"] for p in ep1["people"]] == ["Jo Host", "Pat Producer"]
+    assert ep1["people"][1]["group"] == "crew"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"<rss><channel><title>x</title><item><title>cut", "not well-formed XML"),
+    (b"<html><body><h1>Welcome</h1></body></html>", "not a podcast feed"),
+    (b"", "not well-formed XML"),
+    (b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>
+<rss><channel><title>&lol2;</title></channel></rss>""", "refused"),
+    (b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss><channel><title>&xxe;</title></channel></rss>""", "refused"),
+])
+def test_bad_feeds_are_refused(content, message):
+    with pytest.raises(FeedError, match=message):
+        parse_feed(content, "http://127.0.0.1/feed.xml")
+
+
+def test_ingest_dev_corpus_then_304(httpserver, tmp_path, db_path):
+    base = httpserver.url_for("/")
+    build_corpus(tmp_path / "pm", base, "--no-audio")
+    serve_dir(httpserver, tmp_path / "pm")
+    url = base + "feed.xml"
+    db = open_db(db_path)
+    counts = ingest_feed(db, url)
+    assert counts == {"new": 3, "updated": 0, "unchanged": 0, "duplicate": 0, "not_modified": 0}
+    rows = list(db.query("""
+        select e.guid, group_concat(p.name || ':' || ep.role, ',') as people,
+               (select count(*) from episode_transcript_links l where l.episode_id = e.id) as links
+        from episodes e join episode_people ep on ep.episode_id = e.id join people p on p.id = ep.person_id
+        group by e.id order by e.guid"""))
+    assert rows == [
+        {"guid": "pmtalks-d01", "people": "Sam Okafor:host,Corie Miller:guest", "links": 2},
+        {"guid": "pmtalks-d02", "people": "Sam Okafor:host,Hana Kobayashi:guest", "links": 2},
+        {"guid": "pmtalks-d03", "people": "Sam Okafor:host,Rafael Mendes:guest", "links": 2},
+    ]
+    feed = db["feeds"].get(1)
+    assert feed["title"] == "PM Talks: interviews with product people" and feed["etag"]
+    db.close()
+    # a new process: the ETag comes from the database and the server answers 304
+    before = len(httpserver.log)
+    db = open_db(db_path)
+    assert ingest_feed(db, url)["not_modified"] == 1
+    request, response = httpserver.log[before]
+    assert request.headers["If-None-Match"] == feed["etag"]
+    assert response.status_code == 304
+    assert db["episodes"].count == 3 and db["people"].count == 4 and db["episode_people"].count == 6
+
+
+def test_paged_feed_is_followed(httpserver, db):
+    page2 = httpserver.url_for("/feed?page=2")
+    httpserver.expect_request("/feed", query_string="page=2").respond_with_data(rss([("b", "B")]))
+    httpserver.expect_request("/feed").respond_with_data(
+        rss([("a", "A")], f"<atom:link rel='next' href='{page2}'/>"))
+    counts = ingest_feed(db, httpserver.url_for("/feed"), policy=FAST)
+    assert counts["new"] == 2
+    assert [r["guid"] for r in db.query("select guid from episodes order by guid")] == ["a", "b"]
+
+
+def test_same_item_twice_and_updates(httpserver, db):
+    httpserver.expect_ordered_request("/f").respond_with_data(rss([("a", "A"), ("a", "A again"), ("b", "B")]))
+    httpserver.expect_ordered_request("/f").respond_with_data(rss([("a", "A renamed"), ("b", "B"), ("c", "C")]))
+    url = httpserver.url_for("/f")
+    assert ingest_feed(db, url) == {"new": 2, "updated": 0, "unchanged": 0, "duplicate": 1, "not_modified": 0}
+    assert ingest_feed(db, url) == {"new": 1, "updated": 1, "unchanged": 1, "duplicate": 0, "not_modified": 0}
+    assert [(r["guid"], r["title"]) for r in db.query("select guid, title from episodes order by guid")] == [
+        ("a", "A renamed"), ("b", "B"), ("c", "C")]
+
+
+@pytest.mark.parametrize("status", [404, 410, 500])
+def test_http_errors_recorded_on_feed(httpserver, db, status):
+    httpserver.expect_request("/f").respond_with_data("nope", status=status)
+    with pytest.raises(FeedError, match=f"HTTP {status}"):
+        ingest_feed(db, httpserver.url_for("/f"), policy=FAST)
+    assert db["feeds"].get(1)["last_error"].startswith(f"HTTP {status}")
+
+
+def test_500_then_200_is_retried(httpserver, db):
+    httpserver.expect_ordered_request("/f").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/f").respond_with_data(rss([("a", "A")]))
+    assert ingest_feed(db, httpserver.url_for("/f"), policy=FAST)["new"] == 1
+
+
+def test_redirect_loop(httpserver, db):
+    httpserver.expect_request("/a").respond_with_response(Response(status=302, headers={"Location": "/b"}))
+    httpserver.expect_request("/b").respond_with_response(Response(status=302, headers={"Location": "/a"}))
+    with pytest.raises(FeedError, match="redirect"):
+        ingest_feed(db, httpserver.url_for("/a"), policy=FAST)
+
+
+def test_timeout(httpserver, db):
+    from pipeline.http_client import make_client
+
+    httpserver.expect_request("/slow").respond_with_handler(lambda r: time.sleep(1.0) or Response(rss([])))
+    with make_client(timeout=0.2) as client:
+        with pytest.raises(FeedError, match="timed out"):
+            ingest_feed(db, httpserver.url_for("/slow"), client=client, policy=FAST)
+
+
+def test_cli_one_bad_feed_does_not_stop_the_others(httpserver, tmp_path):
+    httpserver.expect_request("/good").respond_with_data(rss([("a", "A")]))
+    httpserver.expect_request("/bad").respond_with_data(b"<rss><channel><item>")
+    httpserver.expect_request("/html").respond_with_data(b"<!DOCTYPE html><html><body>hi</body></html>")
+    db = str(tmp_path / "x.db")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ingest", "--db", db, httpserver.url_for("/bad"),
+                                 httpserver.url_for("/good"), httpserver.url_for("/html")])
+    assert result.exit_code == 1, result.output
+    assert "not well-formed XML" in result.output
+    assert "not a podcast feed" in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "1 new, 0 updated, 0 unchanged, 0 feeds not modified, 2 feeds failed")
+    assert "Traceback" not in result.output
+    # nothing lost or duplicated by a second run
+    result = runner.invoke(cli, ["ingest", "--db", db])
+    assert open_db(db)["episodes"].count == 1
+    run = list(open_db(db).query("select command, status from runs order by id"))
+    assert run == [{"command": "ingest", "status": "partial"}, {"command": "ingest", "status": "partial"}]
+
+
+def test_local_feed_unchanged_is_not_parsed(tmp_path, db):
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss([("a", "A")]))
+    assert ingest_feed(db, str(feed))["new"] == 1
+    assert ingest_feed(db, str(feed))["not_modified"] == 1
+
+
+def test_feeds_commands_and_opml(tmp_path):
+    db = str(tmp_path / "x.db")
+    runner = CliRunner()
+    feed = tmp_path / "f.xml"
+    feed.write_bytes(rss([("a", "A")]))
+    opml = tmp_path / "subs.opml"
+    opml.write_text(f"""<?xml version="1.0"?><opml version="2.0"><head/><body>
+        <outline text="One" type="rss" xmlUrl="http://127.0.0.1:9/one.xml"/>
+        <outline text="Group"><outline text="Two &amp; co" type="rss" xmlUrl="{feed}"/></outline>
+        </body></opml>""")
+    result = runner.invoke(cli, ["feeds", "import", str(opml), "--db", db])
+    assert result.output == "2 feeds added, 0 already subscribed\n"
+    result = runner.invoke(cli, ["feeds", "add", str(feed), "--db", db])
+    assert result.output == f"already subscribed: {feed}\n"
+    result = runner.invoke(cli, ["feeds", "list", "--db", db, "--csv"])
+    assert result.output.splitlines() == [
+        "id,url,title,episodes,last_fetched,last_error", "1,http://127.0.0.1:9/one.xml,,0,,", f"2,{feed},,0,,"]
+    result = runner.invoke(cli, ["feeds", "export", "--db", db])
+    assert 'xmlUrl="http://127.0.0.1:9/one.xml"' in result.output
+    result = runner.invoke(cli, ["feeds", "remove", "1", "--db", db])
+    assert result.output == "removed: http://127.0.0.1:9/one.xml (0 episodes)\n"
+    result = runner.invoke(cli, ["feeds", "remove", "99", "--db", db])
+    assert result.exit_code == 1 and "no feed matches '99'" in result.output
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<html/>")
+    result = runner.invoke(cli, ["feeds", "import", str(bad), "--db", db])
+    assert result.exit_code == 1 and "not an OPML file" in result.output
