@@ -248,7 +248,157 @@ def download_cmd(limit, concurrency, max_bytes, audio_dir, silent, db_path):
         sys.exit(EXIT_FAILED)
 
 
-STAGES = ("ingest", "download")
+def transcribe_options(fn):
+    for decorator in reversed([
+        click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)"),
+        click.option("--model", help="Model: base (default, bundled), tiny.en (bundled), a directory, or a name"),
+        click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]),
+                     default="faster-whisper", show_default=True, help="Speech-to-text engine"),
+        click.option("--language", help="Language code, e.g. en (default: detect)"),
+        click.option("--vad/--no-vad", default=True, show_default=True, help="Skip silence with a voice detector"),
+        click.option("--word-timestamps", is_flag=True, help="Store a time for every word"),
+        click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True),
+        click.option("--force-whisper", is_flag=True, help="Transcribe even when the feed gave a transcript"),
+        transcripts_dir_option,
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def transcripts_dir_option(fn):
+    return click.option("--transcripts-dir", type=click.Path(file_okay=False), envvar="PODPIPE_TRANSCRIPTS_DIR",
+                        default="transcripts", show_default=True,
+                        help="Folder for transcript files (env PODPIPE_TRANSCRIPTS_DIR)")(fn)
+
+
+@contextlib.contextmanager
+def transcribe_progress(silent):
+    """Progress on stderr: episode N of M, audio seconds done, real-time factor."""
+    if silent:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"), TextColumn("{task.fields[rtf]}"))
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        state = {}
+
+        def progress(event, **f):
+            if event == "episode":
+                state["task"] = bar.add_task(f"episode {f['n']} of {f['total']}",
+                                             total=f["episode"].get("duration_s") or 1, rtf="")
+            elif event == "audio":
+                bar.update(state["task"], completed=f["done"], total=f["total"])
+            elif event == "done" and f["source"] == "publisher":
+                bar.update(state["task"], completed=bar.tasks[-1].total, rtf="publisher transcript")
+            elif event == "done":
+                bar.update(state["task"], rtf=f"real-time factor {f['rtf']:.2f}")
+
+        yield progress
+
+
+def run_transcribe(db, opts, limit, silent, echo):
+    from .models import ModelError
+    from .transcribe import transcribe
+
+    try:
+        with transcribe_progress(silent) as progress:
+            result = transcribe(db, limit=limit, progress=progress, **opts)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    for episode_id, message in result["errors"]:
+        echo(f"failed: episode {episode_id}: {message}", err=True)
+    return result
+
+
+@cli.command(name="transcribe")
+@transcribe_options
+@click.option("--limit", type=click.IntRange(min=1), help="Transcribe at most N episodes")
+@silent_option
+@db_option
+def transcribe_cmd(episode_ids, model, engine, language, vad, word_timestamps, beam_size, force_whisper,
+                   transcripts_dir, limit, silent, db_path):
+    """Transcribe downloaded episodes (publisher transcripts first, else Whisper).
+
+    \b
+    Examples:
+        podpipe transcribe
+        podpipe transcribe --episode 3 --model tiny.en --word-timestamps
+    """
+    from .runs import finish_run, start_run
+
+    db = get_db(db_path)
+    opts = dict(episode_ids=episode_ids, model=model, engine=engine, language=language, vad=vad,
+                word_timestamps=word_timestamps, beam_size=beam_size, force_whisper=force_whisper,
+                transcripts_dir=transcripts_dir)
+    run_id = start_run(db, "transcribe", opts)
+    result = run_transcribe(db, opts, limit, silent, click.echo)
+    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
+    finish_run(db, run_id, "partial" if errors else "ok", {"transcribe": _counts(result)}, errors)
+    click.echo(f"{result['transcribed']} transcribed ({result['publisher']} from publisher transcripts, "
+               f"{result['whisper']} by Whisper), {result['failed']} failed")
+    if errors:
+        sys.exit(EXIT_FAILED)
+
+
+def _counts(result):
+    return {k: v for k, v in result.items() if k != "errors"}
+
+
+@cli.group()
+def transcripts():
+    """Import and show transcripts."""
+
+
+@transcripts.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@transcripts_dir_option
+@db_option
+def transcripts_import(paths, transcripts_dir, db_path):
+    """Import transcript files (VTT, SRT, JSON, HTML, text, Markdown).
+
+    \b
+    Each is matched to an episode by guid, then title and date; an episode
+    is created when none matches.
+    """
+    from .transcript_formats import TranscriptFormatError
+    from .transcript_import import import_transcript
+
+    db = get_db(db_path)
+    failed = 0
+    for path in paths:
+        try:
+            episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir)
+        except (OSError, TranscriptFormatError) as exc:
+            failed += 1
+            click.echo(f"failed: {path}: {exc}", err=True)
+            continue
+        click.echo(f"imported: {path} -> episode {episode_id}{' (new)' if created else ''}")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@transcripts.command(name="show")
+@click.argument("episode", type=int)
+@click.option("--format", "fmt", type=click.Choice(["txt", "vtt", "srt", "json"]), default="txt",
+              show_default=True)
+@db_option
+def transcripts_show(episode, fmt, db_path):
+    """Print an episode's transcript."""
+    from .transcript_formats import write
+
+    db = get_db(db_path)
+    row = db.execute("select id from transcripts where episode_id = ?", [episode]).fetchone()
+    if not row:
+        raise click.ClickException(f"episode {episode} has no transcript (run 'podpipe transcribe')")
+    segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
+                             "order by idx", [row[0]]))
+    click.echo(write(segments, fmt), nl=False)
+
+
+STAGES = ("ingest", "download", "transcribe")
 
 
 @cli.command()
@@ -256,8 +406,10 @@ STAGES = ("ingest", "download")
 @click.option("--stages", default=",".join(STAGES), show_default=True,
               help="Comma-separated stages to run, in pipeline order")
 @download_options
+@transcribe_options
 @db_option
-def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, db_path):
+def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, episode_ids, model, engine,
+        language, vad, word_timestamps, beam_size, force_whisper, transcripts_dir, db_path):
     """Run every stage in order, doing only the work not yet done.
 
     \b
@@ -285,6 +437,15 @@ def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, db_pat
             counts["download"] = {"downloaded": result["downloaded"], "failed": result["failed"]}
             errors += [{"episode": e, "error": m} for e, m in result["errors"]]
             click.echo(f"download: {result['downloaded']} downloaded, {result['failed']} failed")
+        if "transcribe" in wanted:
+            opts = dict(episode_ids=episode_ids, model=model, engine=engine, language=language, vad=vad,
+                        word_timestamps=word_timestamps, beam_size=beam_size, force_whisper=force_whisper,
+                        transcripts_dir=transcripts_dir)
+            result = run_transcribe(db, opts, limit, silent, click.echo)
+            counts["transcribe"] = _counts(result)
+            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
+            click.echo(f"transcribe: {result['transcribed']} transcribed ({result['publisher']} publisher, "
+                       f"{result['whisper']} Whisper), {result['failed']} failed")
     except KeyboardInterrupt:
         finish_run(db, run_id, "interrupted", counts, errors)
         raise click.ClickException("interrupted; finished work is saved, run again to continue") from None

@@ -180,6 +180,8 @@ def trim(samples, rate, threshold=300, margin=0.03):
 
 def build_episode_audio(ep, work):
     """Synthesise an episode into one WAV; return (wav path, cues, turn spans)."""
+    # We join the clips and silences ourselves instead of with ffmpeg's concat:
+    # every sample is counted, so the cue times are exact; ffmpeg only encodes.
     voices = {"host": HOST["voice"], "guest": ep["guest"]["voice"]}
     names = {"host": HOST["name"], "guest": ep["guest"]["name"]}
     pcm, rate = array.array("h"), None

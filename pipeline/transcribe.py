@@ -1,0 +1,163 @@
+"""Transcription stage: a publisher transcript when the feed gave one, else
+Whisper; segments into SQLite and transcript files on disk, atomically."""
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from . import transcript_formats as formats
+from .db import utcnow
+from .text import slugify
+
+# Publisher formats in the order we prefer them: speakers and timings first.
+PREFERRED = ("vtt", "json", "srt", "html", "txt")
+FILE_FORMATS = ("json", "vtt", "srt", "txt")
+
+
+class TranscribeError(Exception):
+    """An episode that could not be transcribed; one line for the user."""
+
+
+def pending_transcriptions(db, *, episode_ids=None, limit=None, max_attempts=3):
+    """Downloaded episodes that have no transcript yet."""
+    sql = ("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
+           "where e.audio_path is not null and e.attempts < ? "
+           "and not exists (select 1 from transcripts t where t.episode_id = e.id)")
+    params = [max_attempts]
+    if episode_ids:
+        sql += f" and e.id in ({','.join('?' * len(episode_ids))})"
+        params += list(episode_ids)
+    sql += " order by e.published, e.id"
+    if limit:
+        sql += f" limit {int(limit)}"
+    return list(db.query(sql, params))
+
+
+def publisher_transcript(db, episode_id):
+    """The best downloaded publisher transcript of an episode, parsed, or None."""
+    candidates = []
+    for link in db.query("select * from episode_transcript_links where episode_id = ? and path is not null",
+                         [episode_id]):
+        try:
+            data = Path(link["path"]).read_bytes()
+            fmt = formats.detect_format(data, filename=link["path"], content_type=link["type"])
+            parsed = formats.parse(data, fmt)
+        except (OSError, formats.TranscriptFormatError):
+            continue  # a broken publisher file: try the next, or fall back to Whisper
+        rank = PREFERRED.index(fmt) if fmt in PREFERRED else len(PREFERRED)
+        candidates.append((rank, link["url"], parsed))
+    return min(candidates, key=lambda c: c[:2])[2] if candidates else None
+
+
+def _atomic_write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def transcript_stem(transcripts_dir, episode):
+    feed_slug = slugify(episode.get("feed_title") or "") or f"feed-{episode['feed_id']}"
+    return Path(transcripts_dir) / feed_slug / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
+
+
+def write_files(stem, segments):
+    """Write json, vtt, srt and txt files beside each other, each atomically."""
+    for fmt in FILE_FORMATS:
+        _atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt))
+
+
+def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
+                    audio_duration=None, processing_s=None, transcripts_dir="transcripts"):
+    """Store a transcript (replacing any earlier one) and its files. Returns its id.
+
+    Files are written first and the rows in one transaction after, so a kill
+    leaves either the old transcript or the new one, never half of one.
+    """
+    stem = transcript_stem(transcripts_dir, episode)
+    write_files(stem, segments)
+    with db.atomic():
+        old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
+        for tid in old:
+            db.execute("delete from segments where transcript_id = ?", [tid])
+        db.execute("delete from transcripts where episode_id = ?", [episode["id"]])
+        transcript_id = db["transcripts"].insert({
+            "episode_id": episode["id"], "source": source, "engine": engine, "model": model,
+            "language": language, "audio_duration": audio_duration, "processing_s": processing_s,
+            "path": str(stem.with_suffix(".json")), "created": utcnow(),
+        }).last_pk
+        db["segments"].insert_all(({
+            "transcript_id": transcript_id, "idx": i, "start": s.get("start"), "end": s.get("end"),
+            "text": s["text"], "speaker": s.get("speaker"),
+            "speaker_confidence": s.get("speaker_confidence"), "speaker_method": s.get("speaker_method"),
+            "words": json.dumps(s["words"]) if s.get("words") else None,
+        } for i, s in enumerate(segments)), batch_size=500)
+        db["episodes"].update(episode["id"], {"status": "transcribed", "error": None, "attempts": 0,
+                                              "updated": utcnow()})
+    return transcript_id
+
+
+def transcribe_episode(db, episode, *, model=None, engine="faster-whisper", language=None, vad=True,
+                       word_timestamps=False, beam_size=5, force_whisper=False,
+                       transcripts_dir="transcripts", on_progress=None, cache_dir=None):
+    """Transcribe one episode; returns (transcript_id, source, info dict)."""
+    if not force_whisper:
+        parsed = publisher_transcript(db, episode["id"])
+        if parsed:
+            tid = save_transcript(db, episode, parsed["segments"], source="publisher",
+                                  engine=f"publisher-{parsed['format']}", language=None,
+                                  audio_duration=episode.get("duration_s"), processing_s=0.0,
+                                  transcripts_dir=transcripts_dir)
+            return tid, "publisher", {"duration": episode.get("duration_s") or 0, "seconds": 0.0}
+    from .asr import AudioError, load_model, transcribe_audio
+
+    loaded = load_model(model, engine=engine, cache_dir=cache_dir)
+    started = time.perf_counter()
+    try:
+        info, segments = transcribe_audio(loaded, episode["audio_path"], language=language, vad=vad,
+                                          word_timestamps=word_timestamps, beam_size=beam_size,
+                                          on_progress=on_progress)
+    except AudioError as exc:
+        raise TranscribeError(str(exc)) from None
+    seconds = time.perf_counter() - started
+    tid = save_transcript(db, episode, segments, source="whisper", engine=loaded.engine, model=loaded.model,
+                          language=info["language"], audio_duration=info["duration"],
+                          processing_s=round(seconds, 3), transcripts_dir=transcripts_dir)
+    return tid, "whisper", {"duration": info["duration"], "seconds": seconds}
+
+
+def transcribe(db, *, episode_ids=None, limit=None, max_attempts=3, progress=None, **options):
+    """Transcribe every pending episode. ``progress(event, **fields)`` reports
+    "episode" (n, total, episode), "audio" (done, total) and "done" (rtf).
+
+    Returns {"transcribed", "publisher", "whisper", "failed", "errors"}.
+    ModelError propagates: it is a configuration problem, not an episode's.
+    """
+    episodes = pending_transcriptions(db, episode_ids=episode_ids, limit=limit, max_attempts=max_attempts)
+    result = {"transcribed": 0, "publisher": 0, "whisper": 0, "failed": 0, "errors": []}
+    for n, episode in enumerate(episodes, 1):
+        if progress:
+            progress("episode", n=n, total=len(episodes), episode=episode)
+        on_audio = (lambda done, total: progress("audio", done=done, total=total)) if progress else None
+        try:
+            _, source, info = transcribe_episode(db, episode, on_progress=on_audio, **options)
+        except TranscribeError as exc:
+            db["episodes"].update(episode["id"], {"status": "failed", "error": f"transcribe: {exc}",
+                                                  "attempts": (episode["attempts"] or 0) + 1,
+                                                  "updated": utcnow()})
+            result["failed"] += 1
+            result["errors"].append((episode["id"], str(exc)))
+            continue
+        result["transcribed"] += 1
+        result[source] += 1
+        if progress:
+            progress("done", source=source, rtf=info["seconds"] / info["duration"] if info["duration"] else 0)
+    return result

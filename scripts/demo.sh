@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up, then run the whole pipeline on the bundled demo feed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/podpipe run feeds/demo/feed.xml "$@"
