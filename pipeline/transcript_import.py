@@ -16,18 +16,37 @@ def _date(value):
     return str(value)[:10]
 
 
-def find_episode(db, meta, filename):
+def _guests(meta):
+    return [g.strip() for g in str(meta.get("guest") or "").replace(" & ", ",").split(",") if g.strip()]
+
+
+def _same_guests(db, episode_id, meta):
+    """False when the episode already has other guests than the transcript names:
+    archives do reuse one id for two interviews."""
+    wanted = {g.lower() for g in _guests(meta)}
+    have = {r[0].lower() for r in db.execute(
+        "select p.name from episode_people ep join people p on p.id = ep.person_id "
+        "where ep.episode_id = ? and ep.role = 'guest'", [episode_id])}
+    return not wanted or not have or bool(wanted & have)
+
+
+def _guid(meta, path):
+    return meta.get("guid") or meta.get("youtube_url") or f"import:{Path(path).stem}"
+
+
+def find_episode(db, meta, path):
     """An existing episode for this transcript: by guid, then by title and date."""
-    guid = meta.get("guid") or meta.get("video_id") or meta.get("youtube_url")
-    if guid:
-        row = db.execute("select id from episodes where guid = ? or podcast_guid = ?", [guid, guid]).fetchone()
-        if row:
-            return row[0]
+    guids = {meta.get("guid"), meta.get("youtube_url"), f"import:{Path(path).stem}"} - {None}
+    for guid in guids:
+        for row in db.query("select id from episodes where guid = ? or podcast_guid = ?", [guid, guid]):
+            if _same_guests(db, row["id"], meta):
+                return row["id"]
     title = meta.get("title")
     if title:
         date = _date(meta.get("publish_date") or meta.get("published") or meta.get("date"))
         for row in db.query("select id, published from episodes where lower(title) = lower(?)", [title]):
-            if not date or not row["published"] or row["published"][:10] == date:
+            if (not date or not row["published"] or row["published"][:10] == date) \
+                    and _same_guests(db, row["id"], meta):
                 return row["id"]
     return None
 
@@ -42,9 +61,12 @@ def _import_feed(db):
 
 def _create_episode(db, meta, path):
     date = _date(meta.get("publish_date") or meta.get("published") or meta.get("date"))
-    guid = meta.get("guid") or meta.get("youtube_url") or f"import:{Path(path).stem}"
+    feed_id = _import_feed(db)
+    guid = _guid(meta, path)
+    if db.execute("select 1 from episodes where feed_id = ? and guid = ?", [feed_id, guid]).fetchone():
+        guid = f"import:{Path(path).stem}"  # the id is taken by another interview
     return db["episodes"].insert({
-        "feed_id": _import_feed(db), "guid": guid, "title": meta.get("title") or Path(path).stem,
+        "feed_id": feed_id, "guid": guid, "title": meta.get("title") or Path(path).stem,
         "description": meta.get("description"), "link": meta.get("youtube_url") or meta.get("link"),
         "published": f"{date}T00:00:00+00:00" if date else None,
         "duration_s": meta.get("duration_seconds"), "status": "new", "attempts": 0,
@@ -54,7 +76,7 @@ def _create_episode(db, meta, path):
 
 def _record_people(db, episode_id, meta, segments):
     """The front matter names the guest; every other speaker is taken as a host."""
-    guests = [g.strip() for g in str(meta.get("guest") or "").replace(" & ", ",").split(",") if g.strip()]
+    guests = _guests(meta)
     speakers = []
     for s in segments:
         if s.get("speaker") and s["speaker"] not in speakers:
