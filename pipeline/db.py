@@ -113,16 +113,74 @@ def m002_transcripts(db):
     db["segments"].create_index(["transcript_id", "idx"], unique=True)
 
 
+@migrations()
+def m003_items_and_collections(db):
+    db["items"].create({
+        "id": int, "kind": str, "text": str, "edited_text": str, "episode_id": int, "transcript_id": int,
+        "speaker": str, "person_id": int, "start": float, "end": float, "segment_ids": str,
+        "score": float, "features": str, "topics": str, "source": str, "transcript_source": str,
+        "model": str, "extractor_version": str, "status": str, "dedup_key": str,
+        "created": str, "updated": str, "reviewed": str,
+    }, pk="id", not_null={"kind", "text", "dedup_key"}, defaults={"status": "pending"},
+        foreign_keys=[("episode_id", "episodes", "id"), ("transcript_id", "transcripts", "id"),
+                      ("person_id", "people", "id")])
+    db["items"].create_index(["dedup_key"], unique=True)
+    db["items"].create_index(["episode_id"])
+    db["items"].create_index(["person_id"])
+    db["items"].create_index(["status"])
+    db["item_topics"].create({"item_id": int, "topic": str}, pk=("item_id", "topic"),
+                             foreign_keys=[("item_id", "items", "id")])
+    db["item_topics"].create_index(["topic"])
+    db["person_matches"].create({
+        "id": int, "episode_id": int, "label": str, "person_id": int, "score": float,
+        "method": str, "status": str, "created": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id"), ("person_id", "people", "id")],
+        defaults={"status": "pending"})
+    db["person_matches"].create_index(["episode_id", "label", "person_id"], unique=True)
+    db["collections"].create({"id": int, "name": str, "description": str, "created": str},
+                             pk="id", not_null={"name"})
+    db["collections"].create_index(["name"], unique=True)
+    db["collection_items"].create({
+        "collection_id": int, "item_id": int, "position": int, "note": str, "added": str,
+    }, pk=("collection_id", "item_id"),
+        foreign_keys=[("collection_id", "collections", "id"), ("item_id", "items", "id")])
+
+
 # --- rerunnable extras ------------------------------------------------------
 
-VIEWS = {}
+VIEWS = {
+    # every item with who said it, their role, and where: what researchers query
+    "items_full": """
+select i.id, i.kind, coalesce(i.edited_text, i.text) as text, i.text as original_text, i.status,
+       i.score, i.topics, i.speaker, p.name as person, p.slug as person_slug, p.title as person_title,
+       p.organization, r.name as role, i.episode_id, e.guid as episode_guid, e.title as episode_title,
+       e.published, e.link as episode_link, e.enclosure_url, f.id as feed_id, f.title as feed,
+       i.start, i."end", i.source, i.transcript_source, i.model, i.extractor_version
+from items i
+left join people p on p.id = i.person_id
+left join roles r on r.id = p.role_id
+left join episodes e on e.id = i.episode_id
+left join feeds f on f.id = e.feed_id""",
+    "tips_by_role": """
+select role, person, text, episode_title, published, start, status, id
+from items_full where kind = 'tip' order by role, person, published, start""",
+    "quotes_by_topic": """
+select t.topic, i.person, i.role, i.text, i.episode_title, i.published, i.start, i.status, i.id
+from item_topics t join items_full i on i.id = t.item_id
+where i.kind = 'quote' order by t.topic, i.score desc""",
+}
+
+
+FTS = {"segments": ["text", "speaker"], "items": ["text", "edited_text", "speaker"]}
 
 
 def ensure_db_shape(db):
     """Add FTS tables, triggers and views; safe to run on every open."""
-    if "segments" in db.table_names() and "segments_fts" not in db.table_names():
-        db["segments"].enable_fts(["text", "speaker"], create_triggers=True, tokenize="porter")
-    existing = set(db.view_names())
+    tables = set(db.table_names())
+    for table, columns in FTS.items():
+        if table in tables and f"{table}_fts" not in tables:
+            db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
+    existing = {r[0]: r[1] for r in db.execute("select name, sql from sqlite_master where type = 'view'")}
     for name, sql in VIEWS.items():
-        if name not in existing:
-            db.create_view(name, sql)
+        if name not in existing or sql.strip() not in existing[name]:
+            db.create_view(name, sql.strip(), replace=True)
