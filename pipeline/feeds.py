@@ -280,6 +280,36 @@ def save_feed(db, location):
     return db["feeds"].insert({"url": location, "added": utcnow()}).last_pk
 
 
+def _insert_many(db, table, rows, or_ignore=True):
+    """Plain executemany: sqlite-utils' per-row insert is too slow for 5,000-item feeds."""
+    rows = list(rows)
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = (f"insert {'or ignore ' if or_ignore else ''}into [{table}] "
+           f"({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})")
+    db.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+
+
+def save_people(db, people):
+    """Ids for people by name, inserting those not seen before: {name: id}."""
+    from .text import slugify
+
+    wanted = {}
+    for p in people:
+        wanted.setdefault(slugify(p["name"]) or p["name"], p)
+    ids = {}
+    slugs = list(wanted)
+    for i in range(0, len(slugs), 500):
+        chunk = slugs[i:i + 500]
+        for row in db.execute(f"select slug, id from people where slug in ({','.join('?' * len(chunk))})", chunk):
+            ids[row[0]] = row[1]
+    for slug, p in wanted.items():
+        if slug not in ids:
+            ids[slug] = save_person(db, {"name": p["name"], "href": p["href"], "img": p["img"]})
+    return {p["name"]: ids[slugify(p["name"]) or p["name"]] for p in people}
+
+
 def save_episodes(db, feed_id, episodes):
     """Upsert episodes keyed by (feed, guid) with their people, transcript links,
     chapters and soundbites. Returns (counts, paths of audio files now stale)."""
@@ -287,7 +317,7 @@ def save_episodes(db, feed_id, episodes):
     existing = {r["guid"]: r for r in db.query(
         "select id, guid, fingerprint, enclosure_url, enclosure_length, audio_path "
         "from episodes where feed_id = ?", [feed_id])}
-    stale, seen = [], set()
+    stale, seen, changed, new_rows = [], set(), [], []
     now = utcnow()
     for ep in episodes:
         if ep["guid"] in seen:
@@ -301,33 +331,31 @@ def save_episodes(db, feed_id, episodes):
             continue
         row = {k: ep[k] for k in EPISODE_FIELDS}
         row.update(feed_id=feed_id, fingerprint=fp, updated=now)
+        changed.append(ep)
         if old is None:
             row.update(first_seen=now, status="new", attempts=0)
-            episode_id = db["episodes"].insert(row).last_pk
+            new_rows.append(row)
             counts["new"] += 1
-        else:
-            episode_id = old["id"]
-            if (old["enclosure_url"], old["enclosure_length"]) != (ep["enclosure_url"], ep["enclosure_length"]):
-                # new audio under the same guid: download it again, drop the old file
-                if old["audio_path"]:
-                    stale.append(old["audio_path"])
-                row.update(audio_path=None, audio_sha256=None, audio_bytes=None,
-                           status="new", error=None, attempts=0)
-            db["episodes"].update(episode_id, row)
-            counts["updated"] += 1
-            for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites"):
-                db[table].delete_where("episode_id = ?", [episode_id])
-        for person in ep["people"]:
-            person_id = save_person(db, {"name": person["name"], "href": person["href"], "img": person["img"]})
-            db["episode_people"].insert({"episode_id": episode_id, "person_id": person_id,
-                                         "role": person["role"], "group": person["group"]},
-                                        ignore=True)
-        for t in ep["transcripts"]:
-            db["episode_transcript_links"].insert({"episode_id": episode_id, **t}, ignore=True)
-        for c in ep["chapters"]:
-            db["chapters"].insert({"episode_id": episode_id, **c}, ignore=True)
-        for s in ep["soundbites"]:
-            db["soundbites"].insert({"episode_id": episode_id, **s}, ignore=True)
+            continue
+        if (old["enclosure_url"], old["enclosure_length"]) != (ep["enclosure_url"], ep["enclosure_length"]):
+            # new audio under the same guid: download it again, drop the old file
+            if old["audio_path"]:
+                stale.append(old["audio_path"])
+            row.update(audio_path=None, audio_sha256=None, audio_bytes=None,
+                       status="new", error=None, attempts=0)
+        db["episodes"].update(old["id"], row)
+        counts["updated"] += 1
+        for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites"):
+            db[table].delete_where("episode_id = ?", [old["id"]])
+    _insert_many(db, "episodes", new_rows, or_ignore=False)
+    ids = {r[0]: r[1] for r in db.execute("select guid, id from episodes where feed_id = ?", [feed_id])}
+    people = save_people(db, [p for ep in changed for p in ep["people"]])
+    _insert_many(db, "episode_people", ({"episode_id": ids[ep["guid"]], "person_id": people[p["name"]],
+                                         "role": p["role"], "group": p["group"]}
+                                        for ep in changed for p in ep["people"]))
+    for key, table in (("transcripts", "episode_transcript_links"), ("chapters", "chapters"),
+                       ("soundbites", "soundbites")):
+        _insert_many(db, table, ({"episode_id": ids[ep["guid"]], **x} for ep in changed for x in ep[key]))
     return counts, stale
 
 
