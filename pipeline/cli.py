@@ -398,7 +398,196 @@ def transcripts_show(episode, fmt, db_path):
     click.echo(write(segments, fmt), nl=False)
 
 
-STAGES = ("ingest", "download", "transcribe")
+def run_extract(db, episode_ids, rescore, limit, echo):
+    from .extraction import extract
+
+    result = extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit)
+    for episode_id, reason in result["skipped"]:
+        echo(f"skipped: episode {episode_id}: {reason}", err=True)
+    return result
+
+
+@cli.command(name="extract")
+@click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
+@click.option("--rescore", is_flag=True, help="Extract again from episodes done before")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N episodes")
+@db_option
+def extract_cmd(episode_ids, rescore, limit, db_path):
+    """Extract quotes and tips from transcripts, linked to who said them.
+
+    \b
+    Re-running replaces the machine's items but never an editor's decision.
+    """
+    from .runs import finish_run, start_run
+
+    db = get_db(db_path)
+    run_id = start_run(db, "extract", {"episodes": episode_ids, "rescore": rescore})
+    result = run_extract(db, episode_ids, rescore, limit, click.echo)
+    finish_run(db, run_id, "ok", {"extract": {"episodes": result["episodes"], "items": result["items"]}})
+    click.echo(f"{result['items']} items from {result['episodes']} episodes")
+
+
+@cli.command()
+@click.argument("input", type=click.File("r"), default="-")
+def classify(input):
+    """Classify sentences, one a line, as tip, quote or none (JSON Lines out).
+
+    \b
+    Example:
+        echo "Talk to your customers every week." | podpipe classify
+    """
+    from .extraction import classify_lines
+
+    print_rows(classify_lines(input), "nl")
+
+
+@cli.command(name="link")
+@click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
+@db_option
+def link_cmd(episode_ids, db_path):
+    """Link transcript speakers and items to people and their roles."""
+    from .profiles import link
+
+    db = get_db(db_path)
+    counts = link(db, episode_ids=episode_ids)
+    click.echo(f"{counts['episodes']} episodes linked, {counts['items_linked']} items linked, "
+               f"{counts['suggestions']} uncertain matches waiting ('podpipe profiles matches')")
+
+
+@cli.group()
+def profiles():
+    """Role profiles: roles and the people who hold them."""
+
+
+@profiles.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@db_option
+def profiles_import(paths, db_path):
+    """Import role pages (Markdown, text) or profile files (YAML, JSON)."""
+    from .profiles import ProfileError, import_profiles
+
+    db = get_db(db_path)
+    failed = False
+    for path in paths:
+        try:
+            counts = import_profiles(db, path)
+        except ProfileError as exc:
+            click.echo(f"failed: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(f"imported: {path}: {counts['roles']} roles, {counts['people']} people, "
+                   f"{counts['items']} new quotes and tips")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@profiles.command(name="list")
+@db_option
+@output_options
+def profiles_list(db_path, fmt):
+    """List people with their role and how many items they have."""
+    db = get_db(db_path)
+    print_rows(db.query(
+        "select p.id, p.name, p.title, p.organization, r.name as role, "
+        "(select count(*) from items i where i.person_id = p.id) as items, "
+        "(select count(*) from episode_people ep where ep.person_id = p.id) as episodes "
+        "from people p left join roles r on r.id = p.role_id order by p.name"), fmt)
+
+
+def _clock(seconds):
+    seconds = int(seconds or 0)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+@profiles.command(name="show")
+@click.argument("name")
+@db_option
+def profiles_show(name, db_path):
+    """Show a person's profile, role, quotes and tips with citations."""
+    import json as _json
+
+    from .profiles import profile
+
+    db = get_db(db_path)
+    found = profile(db, name)
+    if not found:
+        raise click.ClickException(f"no person named {name!r} (see 'podpipe profiles list')")
+    person, role = found["person"], found["role"]
+    click.echo(person["name"])
+    for label, key in (("Title", "title"), ("Organization", "organization"),
+                       ("About the organization", "organization_description"), ("Location", "location"),
+                       ("Education", "education"), ("Background", "background")):
+        if person[key]:
+            click.echo(f"{label}: {person[key]}")
+    if role:
+        click.echo(f"\nRole: {role['name']}")
+        if role["definition"]:
+            click.echo(f"  {role['definition']}")
+        for label, key in (("Works with", "works_with"), ("Responsibilities", "responsibilities"),
+                           ("Adjacent roles", "adjacent_roles")):
+            if role[key]:
+                values = _json.loads(role[key])
+                click.echo(f"  {label}: " + ("; ".join(values) if isinstance(values, list) else values))
+    for kind, heading in (("quote", "Quotes"), ("tip", "Tips")):
+        items = [i for i in found["items"] if i["kind"] == kind]
+        if items:
+            click.echo(f"\n{heading}:")
+        for item in items:
+            cite = ("profile page" if item["source"] == "profile page"
+                    else f"{item['episode_title']} ({(item['published'] or '')[:10]}) [{_clock(item['start'])}]")
+            click.echo(f'  "{item["text"]}"\n    — {cite}')
+    if found["episodes"]:
+        click.echo("\nEpisodes:")
+        for ep in found["episodes"]:
+            click.echo(f"  {ep['id']}: {ep['title']} ({ep['role']})")
+
+
+@profiles.command(name="link")
+@click.argument("label")
+@click.argument("person")
+@click.option("--episode", type=int, help="Only in this episode")
+@db_option
+def profiles_link(label, person, episode, db_path):
+    """Confirm that a speaker LABEL is PERSON (kept as an alias)."""
+    from .profiles import ProfileError, link_person
+
+    db = get_db(db_path)
+    try:
+        link_person(db, label, person, episode)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"linked: {label} -> {person}")
+
+
+@profiles.command(name="merge")
+@click.argument("keep")
+@click.argument("other")
+@db_option
+def profiles_merge(keep, other, db_path):
+    """Merge person OTHER into KEEP (items, episodes and names move over)."""
+    from .profiles import ProfileError, merge_people
+
+    db = get_db(db_path)
+    try:
+        merge_people(db, keep, other)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"merged: {other} -> {keep}")
+
+
+@profiles.command(name="matches")
+@db_option
+@output_options
+def profiles_matches(db_path, fmt):
+    """Uncertain speaker-to-person matches waiting for an editor."""
+    db = get_db(db_path)
+    print_rows(db.query("select m.episode_id, m.label, p.name as suggested_person, m.score "
+                        "from person_matches m join people p on p.id = m.person_id "
+                        "where m.status = 'pending' order by m.episode_id, m.label"), fmt)
+
+
+STAGES = ("ingest", "download", "transcribe", "extract", "link")
 
 
 @cli.command()
@@ -446,6 +635,16 @@ def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, episod
             errors += [{"episode": e, "error": m} for e, m in result["errors"]]
             click.echo(f"transcribe: {result['transcribed']} transcribed ({result['publisher']} publisher, "
                        f"{result['whisper']} Whisper), {result['failed']} failed")
+        if "extract" in wanted:
+            result = run_extract(db, episode_ids, False, None, click.echo)
+            counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
+            click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
+        if "link" in wanted:
+            from .profiles import link
+
+            counts["link"] = link(db, episode_ids=episode_ids)
+            click.echo(f"link: {counts['link']['items_linked']} items linked, "
+                       f"{counts['link']['suggestions']} uncertain matches waiting")
     except KeyboardInterrupt:
         finish_run(db, run_id, "interrupted", counts, errors)
         raise click.ClickException("interrupted; finished work is saved, run again to continue") from None
