@@ -154,7 +154,10 @@ def assemble_base(cache_dir=None):
 
 def _write_verified(target, parts, expected):
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise ModelError(f"cannot write the model cache {target.parent}: {e.strerror}") from e
     try:
         with os.fdopen(fd, "wb") as out:
             for part in parts:
@@ -207,18 +210,20 @@ def _stat_entry(path):
 
 def _write_marker(cache):
     files = {name: {"sha256": sha, **_stat_entry(cache / name)} for name, sha in BASE_SHA256.items()}
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f"{MARKER}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"model": "faster-whisper-base", "files": files}, f, indent=2)
-    os.replace(tmp, cache / MARKER)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f"{MARKER}.", suffix=".tmp")
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"model": "faster-whisper-base", "files": files}, f, indent=2)
+        os.replace(tmp, cache / MARKER)
+    except OSError:
+        pass  # a read-only cache that verified: fine, we just hash it again next time
 
 
 def _marker_ok(cache):
     try:
         files = json.loads((cache / MARKER).read_text())["files"]
-        return all(
-            files[name]["sha256"] == sha and files[name] == {"sha256": sha, **_stat_entry(cache / name)}
-            for name, sha in BASE_SHA256.items())
+        return all(files[name] == {"sha256": sha, **_stat_entry(cache / name)}
+                   for name, sha in BASE_SHA256.items())
     except (OSError, ValueError, KeyError, TypeError):
         return False
