@@ -1,16 +1,37 @@
 """The podpipe command line: parses options, opens the database, calls the
 library and prints. The work lives in the stage modules."""
 import contextlib
+import logging
+import signal
+import sqlite3
 import sys
-from pathlib import Path
 
 import click
 
 from . import __version__
-from .db import DEFAULT_DB, open_db
+from .db import open_db
 from .output import output_options, print_rows
 
-EXIT_FAILED = 1
+EXIT_FAILED = 1  # some work failed; the rest is done
+EXIT_USAGE = 2  # usage or configuration error
+log = logging.getLogger("podpipe")
+
+
+class ConfigProblem(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+class Podpipe(click.Group):
+    """Our group: expected failures from anywhere become one line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            raise click.ClickException(f"database error: {exc}") from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
 
 
 def db_option(fn):
@@ -28,9 +49,21 @@ def silent_option(fn):
     return click.option("--silent", is_flag=True, help="No progress bar")(fn)
 
 
-def get_db(path):
+def get_db(path, lock=False):
+    """Open the database; with lock, hold the job lock until the command ends."""
+    from .maintenance import Lock, LockedError
+
+    ctx = click.get_current_context()
+    root = ctx.find_root()
     # --db may be given before the command too: podpipe --db x.db ingest
-    path = path or click.get_current_context().find_root().params.get("db_path") or DEFAULT_DB
+    path = path or root.params.get("db_path") or root.obj["config"]["db"][0]
+    if lock:
+        try:
+            ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
+        except LockedError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot lock {path}: {exc.strerror}") from None
     try:
         return open_db(path)
     except Exception as exc:  # sqlite3 errors, permissions: one line for the user
@@ -51,11 +84,31 @@ def progress_bar(total, label, silent):
         yield lambda *_: progress.advance(task)
 
 
-@click.group()
+@click.group(cls=Podpipe)
 @click.version_option(__version__, prog_name="podpipe")
 @db_option
-def cli(db_path):
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: podpipe.toml in this folder, if any)")
+@click.option("-v", "--verbose", count=True, help="Log more (-vv for debug)")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Append the log to this file")
+@click.option("--wait", type=click.FloatRange(min=0), default=0,
+              help="Seconds to wait for another job on the same database to finish")
+@click.pass_context
+def cli(ctx, db_path, config_path, verbose, log_file, wait):
     """Turn podcast interviews with product managers into a research database."""
+    from .config import ConfigError, default_map, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
+    ctx.obj = {"config": config}
+    ctx.default_map = default_map(cli, config)
+    if verbose or log_file:
+        handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 # --- feeds ------------------------------------------------------------------
@@ -193,7 +246,7 @@ def ingest(feeds_, db_path):
     """
     from .runs import finish_run, start_run
 
-    db = get_db(db_path)
+    db = get_db(db_path, lock=True)
     selectors = subscribe(db, feeds_)
     run_id = start_run(db, "ingest", {"feeds": feeds_})
     totals, errors = run_ingest(db, selectors, click.echo)
@@ -204,6 +257,11 @@ def ingest(feeds_, db_path):
         sys.exit(EXIT_FAILED)
 
 
+def max_attempts_option(fn):
+    return click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
+                        help="Stop retrying an episode after this many failures ('podpipe retry' re-queues it)")(fn)
+
+
 def download_options(fn):
     for decorator in reversed([
         click.option("--limit", type=click.IntRange(min=1), help="Download at most N episodes"),
@@ -211,6 +269,7 @@ def download_options(fn):
                      help="Parallel downloads"),
         click.option("--max-bytes", type=click.IntRange(min=1), default=1024 ** 3, show_default=True,
                      help="Refuse files larger than this"),
+        max_attempts_option,
         audio_dir_option,
         silent_option,
     ]):
@@ -218,13 +277,20 @@ def download_options(fn):
     return fn
 
 
-def run_download(db, limit, concurrency, max_bytes, audio_dir, silent, echo):
+DOWNLOAD_PARAMS = ("limit", "concurrency", "max_bytes", "max_attempts", "audio_dir", "since")
+
+
+def pick(opts, names):
+    return {k: opts[k] for k in names if k in opts}
+
+
+def run_download(db, opts, echo):
     from .download import download, pending_downloads
 
-    total = len(pending_downloads(db, limit=limit))
-    with progress_bar(total, "downloading", silent) as advance:
-        result = download(db, audio_dir=audio_dir, concurrency=concurrency, limit=limit,
-                          max_bytes=max_bytes, progress=advance)
+    kw = pick(opts, DOWNLOAD_PARAMS)
+    total = len(pending_downloads(db, **pick(kw, ("limit", "max_attempts", "since"))))
+    with progress_bar(total, "downloading", opts.get("silent")) as advance:
+        result = download(db, progress=advance, **kw)
     for episode_id, message in result["errors"]:
         echo(f"failed: episode {episode_id}: {message}", err=True)
     return result
@@ -233,13 +299,13 @@ def run_download(db, limit, concurrency, max_bytes, audio_dir, silent, echo):
 @cli.command(name="download")
 @download_options
 @db_option
-def download_cmd(limit, concurrency, max_bytes, audio_dir, silent, db_path):
+def download_cmd(db_path, **opts):
     """Download audio and publisher transcripts of ingested episodes."""
     from .runs import finish_run, start_run
 
-    db = get_db(db_path)
-    run_id = start_run(db, "download", {"limit": limit, "concurrency": concurrency})
-    result = run_download(db, limit, concurrency, max_bytes, audio_dir, silent, click.echo)
+    db = get_db(db_path, lock=True)
+    run_id = start_run(db, "download", opts)
+    result = run_download(db, opts, click.echo)
     errors = [{"episode": e, "error": m} for e, m in result["errors"]]
     finish_run(db, run_id, "partial" if errors else "ok",
                {"download": {"downloaded": result["downloaded"], "failed": result["failed"]}}, errors)
@@ -299,15 +365,20 @@ def transcribe_progress(silent):
         yield progress
 
 
-def run_transcribe(db, opts, limit, silent, echo):
+# the transcribe options that go to the transcription stage
+TRANSCRIBE_PARAMS = ("episode_ids", "model", "engine", "language", "vad", "word_timestamps", "beam_size",
+                     "force_whisper", "transcripts_dir", "limit", "max_attempts", "since")
+
+
+def run_transcribe(db, opts, echo):
     from .models import ModelError
     from .transcribe import transcribe
 
     try:
-        with transcribe_progress(silent) as progress:
-            result = transcribe(db, limit=limit, progress=progress, **opts)
+        with transcribe_progress(opts.get("silent")) as progress:
+            result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
     except ModelError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise ConfigProblem(str(exc)) from None
     for episode_id, message in result["errors"]:
         echo(f"failed: episode {episode_id}: {message}", err=True)
     return result
@@ -316,10 +387,10 @@ def run_transcribe(db, opts, limit, silent, echo):
 @cli.command(name="transcribe")
 @transcribe_options
 @click.option("--limit", type=click.IntRange(min=1), help="Transcribe at most N episodes")
+@max_attempts_option
 @silent_option
 @db_option
-def transcribe_cmd(episode_ids, model, engine, language, vad, word_timestamps, beam_size, force_whisper,
-                   transcripts_dir, limit, silent, db_path):
+def transcribe_cmd(db_path, **opts):
     """Transcribe downloaded episodes (publisher transcripts first, else Whisper).
 
     \b
@@ -329,12 +400,9 @@ def transcribe_cmd(episode_ids, model, engine, language, vad, word_timestamps, b
     """
     from .runs import finish_run, start_run
 
-    db = get_db(db_path)
-    opts = dict(episode_ids=episode_ids, model=model, engine=engine, language=language, vad=vad,
-                word_timestamps=word_timestamps, beam_size=beam_size, force_whisper=force_whisper,
-                transcripts_dir=transcripts_dir)
+    db = get_db(db_path, lock=True)
     run_id = start_run(db, "transcribe", opts)
-    result = run_transcribe(db, opts, limit, silent, click.echo)
+    result = run_transcribe(db, opts, click.echo)
     errors = [{"episode": e, "error": m} for e, m in result["errors"]]
     finish_run(db, run_id, "partial" if errors else "ok", {"transcribe": _counts(result)}, errors)
     click.echo(f"{result['transcribed']} transcribed ({result['publisher']} from publisher transcripts, "
@@ -366,7 +434,7 @@ def transcripts_import(paths, transcripts_dir, db_path):
     from .transcript_formats import TranscriptFormatError
     from .transcript_import import import_transcript
 
-    db = get_db(db_path)
+    db = get_db(db_path, lock=True)
     failed = 0
     for path in paths:
         try:
@@ -420,7 +488,7 @@ def extract_cmd(episode_ids, rescore, limit, db_path):
     """
     from .runs import finish_run, start_run
 
-    db = get_db(db_path)
+    db = get_db(db_path, lock=True)
     run_id = start_run(db, "extract", {"episodes": episode_ids, "rescore": rescore})
     result = run_extract(db, episode_ids, rescore, limit, click.echo)
     finish_run(db, run_id, "ok", {"extract": {"episodes": result["episodes"], "items": result["items"]}})
@@ -448,7 +516,7 @@ def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
     from .profiles import link
 
-    db = get_db(db_path)
+    db = get_db(db_path, lock=True)
     counts = link(db, episode_ids=episode_ids)
     click.echo(f"{counts['episodes']} episodes linked, {counts['items_linked']} items linked, "
                f"{counts['suggestions']} uncertain matches waiting ('podpipe profiles matches')")
@@ -466,7 +534,7 @@ def profiles_import(paths, db_path):
     """Import role pages (Markdown, text) or profile files (YAML, JSON)."""
     from .profiles import ProfileError, import_profiles
 
-    db = get_db(db_path)
+    db = get_db(db_path, lock=True)
     failed = False
     for path in paths:
         try:
@@ -594,27 +662,35 @@ STAGES = ("ingest", "download", "transcribe", "extract", "link")
 @click.argument("feeds_", metavar="[FEED]...", nargs=-1)
 @click.option("--stages", default=",".join(STAGES), show_default=True,
               help="Comma-separated stages to run, in pipeline order")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
 @db_option
-def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, episode_ids, model, engine,
-        language, vad, word_timestamps, beam_size, force_whisper, transcripts_dir, db_path):
+def run(feeds_, stages, db_path, **opts):
     """Run every stage in order, doing only the work not yet done.
 
     \b
-    Example:
+    Examples:
         podpipe run feeds/demo/feed.xml
+        podpipe run --stages download,transcribe --limit 5
     """
+    from .maintenance import clean_temp_files
     from .runs import finish_run, start_run
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STAGES]
     if unknown:
         raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    db = get_db(db_path)
+    if opts.get("since"):
+        opts["since"] = opts["since"].date().isoformat()
+    db = get_db(db_path, lock=True)
+    # we hold the lock, so any temp file lying about was left by a killed run
+    clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
     selectors = subscribe(db, feeds_)
-    run_id = start_run(db, "run", {"feeds": feeds_, "stages": wanted, "limit": limit})
+    run_id = start_run(db, "run", {"feeds": feeds_, "stages": wanted, **opts})
     counts, errors = {}, []
+    # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         if "ingest" in wanted:
             counts["ingest"], ingest_errors = run_ingest(db, selectors, click.echo)
@@ -622,34 +698,120 @@ def run(feeds_, stages, limit, concurrency, max_bytes, audio_dir, silent, episod
             click.echo(f"ingest: {counts['ingest']['new']} new, {counts['ingest']['updated']} updated, "
                        f"{counts['ingest']['failed']} feeds failed")
         if "download" in wanted:
-            result = run_download(db, limit, concurrency, max_bytes, audio_dir, silent, click.echo)
+            result = run_download(db, opts, click.echo)
             counts["download"] = {"downloaded": result["downloaded"], "failed": result["failed"]}
             errors += [{"episode": e, "error": m} for e, m in result["errors"]]
             click.echo(f"download: {result['downloaded']} downloaded, {result['failed']} failed")
         if "transcribe" in wanted:
-            opts = dict(episode_ids=episode_ids, model=model, engine=engine, language=language, vad=vad,
-                        word_timestamps=word_timestamps, beam_size=beam_size, force_whisper=force_whisper,
-                        transcripts_dir=transcripts_dir)
-            result = run_transcribe(db, opts, limit, silent, click.echo)
+            result = run_transcribe(db, opts, click.echo)
             counts["transcribe"] = _counts(result)
             errors += [{"episode": e, "error": m} for e, m in result["errors"]]
             click.echo(f"transcribe: {result['transcribed']} transcribed ({result['publisher']} publisher, "
                        f"{result['whisper']} Whisper), {result['failed']} failed")
         if "extract" in wanted:
-            result = run_extract(db, episode_ids, False, None, click.echo)
+            result = run_extract(db, opts["episode_ids"], False, None, click.echo)
             counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
             click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
         if "link" in wanted:
             from .profiles import link
 
-            counts["link"] = link(db, episode_ids=episode_ids)
+            counts["link"] = link(db, episode_ids=opts["episode_ids"])
             click.echo(f"link: {counts['link']['items_linked']} items linked, "
                        f"{counts['link']['suggestions']} uncertain matches waiting")
     except KeyboardInterrupt:
         finish_run(db, run_id, "interrupted", counts, errors)
-        raise click.ClickException("interrupted; finished work is saved, run again to continue") from None
+        done = "; ".join(f"{stage}: {c}" for stage, c in counts.items()) or "nothing"
+        click.echo(f"interrupted; finished and saved: {done}. Run again to continue.", err=True)
+        sys.exit(130)
     finish_run(db, run_id, "partial" if errors else "ok", counts, errors)
     if errors:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@db_option
+def status(db_path):
+    """Show the pipeline at a glance: episodes per state, failures, last runs."""
+    from .queue import failures, feed_failures, status_by_feed
+
+    db = get_db(db_path)
+    click.echo("Episodes by feed and state:")
+    print_rows(status_by_feed(db))
+    rows = list(feed_failures(db))
+    if rows:
+        click.echo("\nFeeds that failed on their last fetch:")
+        print_rows(rows)
+    rows = list(failures(db))
+    if rows:
+        click.echo("\nFailed episodes ('podpipe retry' re-queues them):")
+        print_rows(rows)
+    click.echo("\nLast runs:")
+    print_rows(db.query("select id, command, status, started, finished, counts from runs "
+                        "order by id desc limit 5"))
+
+
+@cli.command()
+@click.option("--failed", is_flag=True, help="Only runs that did not finish cleanly")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@db_option
+@output_options
+def runs(failed, limit, db_path, fmt):
+    """List runs from the job log."""
+    from .runs import mark_interrupted
+
+    db = get_db(db_path)
+    mark_interrupted(db)
+    where = "where status in ('partial', 'failed', 'interrupted')" if failed else ""
+    print_rows(db.query(f"select id, command, status, started, finished, counts, errors from runs {where} "
+                        f"order by id desc limit {int(limit)}"), fmt)
+
+
+@cli.command()
+@click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
+@db_option
+def retry(episode_ids, db_path):
+    """Re-queue failed episodes (their attempt counts are kept)."""
+    from .queue import retry as requeue
+
+    db = get_db(db_path, lock=True)
+    n = requeue(db, episode_ids)
+    click.echo(f"{n} episodes re-queued; 'podpipe run' will try them again")
+
+
+@cli.command(name="config")
+@click.pass_context
+def config_cmd(ctx):
+    """Print the configuration in force and where each value comes from."""
+    for key, (value, source) in ctx.find_root().obj["config"].items():
+        click.echo(f"{key} = {value!r}  # {source}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@db_option
+def backup(path, db_path):
+    """Copy the database to PATH with SQLite's online backup (safe while jobs run)."""
+    from .maintenance import backup as copy
+
+    db = get_db(db_path)
+    size = copy(db, path)
+    click.echo(f"backed up to {path} ({size} bytes)")
+
+
+@cli.command()
+@audio_dir_option
+@transcripts_dir_option
+@db_option
+def check(audio_dir, transcripts_dir, db_path):
+    """Check the database (integrity, foreign keys) and the files it names."""
+    from .maintenance import check as find_problems
+
+    db = get_db(db_path)
+    problems = find_problems(db, audio_dir, transcripts_dir)
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"{len(problems)} problems found" if problems else "ok: no problems found")
+    if problems:
         sys.exit(EXIT_FAILED)
 
 

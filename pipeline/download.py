@@ -3,6 +3,7 @@ resumable (HTTP Range), verified, and written by atomic rename."""
 import hashlib
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import httpx
 
 from .db import utcnow
 from .http_client import FetchError, RetryPolicy, describe, local_path, make_client, retry_after_seconds
+from .queue import pending_filter
 from .text import slugify
 
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: a long episode is ~100 MB
@@ -29,6 +31,15 @@ TRANSCRIPT_EXTENSIONS = {".vtt", ".srt", ".json", ".html", ".htm", ".txt"}
 
 class DownloadError(Exception):
     """A download that failed; one line for the user."""
+
+
+# Set on Ctrl-C so that worker threads stop at the next chunk; their .part
+# files stay behind to be resumed.
+STOP = threading.Event()
+
+
+class Stopped(Exception):
+    pass
 
 
 @dataclass
@@ -118,6 +129,8 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                 got = 0
                 with open(part, "ab" if resuming else "wb") as out:
                     for chunk in response.iter_raw():  # no chunk size: a buffer would lose bytes on a reset
+                        if STOP.is_set():
+                            raise Stopped()
                         out.write(chunk)
                         got += len(chunk)
                         if (have if resuming else 0) + got > max_bytes:
@@ -151,19 +164,11 @@ def audio_dest(audio_dir, feed_slug, episode):
     return Path(audio_dir) / feed_slug / name
 
 
-def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None):
+def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None, since=None):
     """Episodes with an enclosure and no audio yet, oldest first."""
-    sql = ("select episodes.*, feeds.title as feed_title, feeds.id as feed_id from episodes "
-           "join feeds on feeds.id = episodes.feed_id "
-           "where enclosure_url is not null and audio_path is null and attempts < ?")
-    params = [max_attempts]
-    if episode_ids:
-        sql += f" and episodes.id in ({','.join('?' * len(episode_ids))})"
-        params += list(episode_ids)
-    sql += " order by episodes.published, episodes.id"
-    if limit:
-        sql += f" limit {int(limit)}"
-    return list(db.query(sql, params))
+    where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
+    return list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
+                         "where e.enclosure_url is not null and e.audio_path is null" + where, params))
 
 
 def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_links):
@@ -183,14 +188,14 @@ def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_lin
     return audio, links
 
 
-def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=None,
+def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=None, since=None,
              max_bytes=DEFAULT_MAX_BYTES, max_attempts=3, policy=None, progress=None, client=None):
     """Download audio (and publisher transcripts) for pending episodes.
 
     Returns {"downloaded": n, "failed": n, "errors": [(episode_id, message)]}.
     Network work runs in threads; all database writes happen on this thread.
     """
-    episodes = pending_downloads(db, episode_ids=episode_ids, max_attempts=max_attempts, limit=limit)
+    episodes = pending_downloads(db, episode_ids=episode_ids, max_attempts=max_attempts, limit=limit, since=since)
     result = {"downloaded": 0, "failed": 0, "errors": []}
     if not episodes:
         return result
@@ -199,8 +204,10 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
     links = {}
     for row in db.query("select * from episode_transcript_links where path is null"):
         links.setdefault(row["episode_id"], []).append(row)
+    STOP.clear()
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        with pool:
             futures = {pool.submit(_fetch_episode, ep, audio_dir, client, max_bytes, policy,
                                    links.get(ep["id"], [])): ep for ep in episodes}
             for future in as_completed(futures):
@@ -225,6 +232,10 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
                     result["downloaded"] += 1
                 if progress:
                     progress(ep)
+    except KeyboardInterrupt:
+        STOP.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         if own:
             client.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import transcript_formats as formats
 from .db import utcnow
+from .queue import pending_filter
 from .text import slugify
 
 # Publisher formats in the order we prefer them: speakers and timings first.
@@ -19,19 +20,13 @@ class TranscribeError(Exception):
     """An episode that could not be transcribed; one line for the user."""
 
 
-def pending_transcriptions(db, *, episode_ids=None, limit=None, max_attempts=3):
+def pending_transcriptions(db, *, episode_ids=None, limit=None, max_attempts=3, since=None):
     """Downloaded episodes that have no transcript yet."""
-    sql = ("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
-           "where e.audio_path is not null and e.attempts < ? "
-           "and not exists (select 1 from transcripts t where t.episode_id = e.id)")
-    params = [max_attempts]
-    if episode_ids:
-        sql += f" and e.id in ({','.join('?' * len(episode_ids))})"
-        params += list(episode_ids)
-    sql += " order by e.published, e.id"
-    if limit:
-        sql += f" limit {int(limit)}"
-    return list(db.query(sql, params))
+    where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
+    return list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
+                         "where e.audio_path is not null "
+                         "and not exists (select 1 from transcripts t where t.episode_id = e.id)" + where,
+                         params))
 
 
 def publisher_transcript(db, episode_id):
@@ -134,14 +129,15 @@ def transcribe_episode(db, episode, *, model=None, engine="faster-whisper", lang
     return tid, "whisper", {"duration": info["duration"], "seconds": seconds}
 
 
-def transcribe(db, *, episode_ids=None, limit=None, max_attempts=3, progress=None, **options):
+def transcribe(db, *, episode_ids=None, limit=None, max_attempts=3, since=None, progress=None, **options):
     """Transcribe every pending episode. ``progress(event, **fields)`` reports
     "episode" (n, total, episode), "audio" (done, total) and "done" (rtf).
 
     Returns {"transcribed", "publisher", "whisper", "failed", "errors"}.
     ModelError propagates: it is a configuration problem, not an episode's.
     """
-    episodes = pending_transcriptions(db, episode_ids=episode_ids, limit=limit, max_attempts=max_attempts)
+    episodes = pending_transcriptions(db, episode_ids=episode_ids, limit=limit, max_attempts=max_attempts,
+                                      since=since)
     result = {"transcribed": 0, "publisher": 0, "whisper": 0, "failed": 0, "errors": []}
     for n, episode in enumerate(episodes, 1):
         if progress:
@@ -149,7 +145,9 @@ def transcribe(db, *, episode_ids=None, limit=None, max_attempts=3, progress=Non
         on_audio = (lambda done, total: progress("audio", done=done, total=total)) if progress else None
         try:
             _, source, info = transcribe_episode(db, episode, on_progress=on_audio, **options)
-        except TranscribeError as exc:
+        except (TranscribeError, OSError) as exc:
+            if isinstance(exc, OSError):  # disk full, folder not writable: nothing half-written
+                exc = f"cannot write transcript files: {exc.strerror or exc}"
             db["episodes"].update(episode["id"], {"status": "failed", "error": f"transcribe: {exc}",
                                                   "attempts": (episode["attempts"] or 0) + 1,
                                                   "updated": utcnow()})
