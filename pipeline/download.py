@@ -1,6 +1,7 @@
 """Download stage: enclosures and publisher transcript files, concurrently,
 resumable (HTTP Range), verified, and written by atomic rename."""
 import hashlib
+import logging
 import os
 import shutil
 import threading
@@ -17,6 +18,7 @@ from .http_client import FetchError, RetryPolicy, describe, local_path, make_cli
 from .queue import pending_filter
 from .text import slugify
 
+log = logging.getLogger("podpipe.download")
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: a long episode is ~100 MB
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm"}
 TYPE_EXTENSIONS = {
@@ -221,6 +223,7 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
                                                      "updated": utcnow()})
                     result["failed"] += 1
                     result["errors"].append((ep["id"], message))
+                    log.warning("event=download episode=%d status=failed error=%r", ep["id"], message)
                 else:
                     with db.atomic():
                         db["episodes"].update(ep["id"], {
@@ -230,6 +233,7 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
                         for url, fields in transcript_files:
                             db["episode_transcript_links"].update((ep["id"], url), fields)
                     result["downloaded"] += 1
+                    log.info("event=download episode=%d status=ok bytes=%d path=%s", ep["id"], audio.size, audio.path)
                 if progress:
                     progress(ep)
     except KeyboardInterrupt:

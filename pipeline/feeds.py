@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import defusedxml
 import defusedxml.ElementTree as SafeET
 import feedparser
+import logging
 
 from .db import utcnow
 from .http_client import FetchError, RetryPolicy, local_path, make_client, with_retries
@@ -22,6 +23,7 @@ PODCAST_NS = ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 MAX_PAGES = 50
+log = logging.getLogger("podpipe.ingest")
 MAX_FEED_BYTES = 50 * 1024 * 1024
 
 
@@ -374,6 +376,7 @@ def ingest_feed(db, location, *, client=None, policy=None):
         if content is None or sha == feed["content_sha256"]:
             db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": None,
                                          "etag": etag, "last_modified": last_modified})
+            log.info("event=ingest feed=%s status=not_modified", location)
             return {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
         pages, seen = [], {location}
         base = base_url_for(location)
@@ -386,6 +389,7 @@ def ingest_feed(db, location, *, client=None, policy=None):
             pages.append(page)
     except FeedError as exc:
         db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})
+        log.warning("event=ingest feed=%s status=failed error=%r", location, str(exc))
         raise
     episodes = [ep for p in pages for ep in p["episodes"]]
     with db.atomic():
@@ -399,6 +403,8 @@ def ingest_feed(db, location, *, client=None, policy=None):
         except OSError:
             pass
     counts["not_modified"] = 0
+    log.info("event=ingest feed=%s status=ok pages=%d new=%d updated=%d unchanged=%d", location, len(pages),
+             counts["new"], counts["updated"], counts["unchanged"])
     return counts
 
 

@@ -1,6 +1,7 @@
 """Transcription stage: a publisher transcript when the feed gave one, else
 Whisper; segments into SQLite and transcript files on disk, atomically."""
 import json
+import logging
 import os
 import tempfile
 import time
@@ -13,6 +14,7 @@ from .text import slugify
 
 # Publisher formats in the order we prefer them: speakers and timings first.
 PREFERRED = ("vtt", "json", "srt", "html", "txt")
+log = logging.getLogger("podpipe.transcribe")
 FILE_FORMATS = ("json", "vtt", "srt", "txt")
 
 
@@ -153,9 +155,12 @@ def transcribe(db, *, episode_ids=None, limit=None, max_attempts=3, since=None, 
                                                   "updated": utcnow()})
             result["failed"] += 1
             result["errors"].append((episode["id"], str(exc)))
+            log.warning("event=transcribe episode=%d status=failed error=%r", episode["id"], str(exc))
             continue
         result["transcribed"] += 1
         result[source] += 1
+        log.info("event=transcribe episode=%d status=ok source=%s audio_s=%.1f seconds=%.1f", episode["id"],
+                 source, info["duration"] or 0, info["seconds"])
         if progress:
             progress("done", source=source, rtf=info["seconds"] / info["duration"] if info["duration"] else 0)
     return result
