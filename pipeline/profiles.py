@@ -126,6 +126,7 @@ def match_person(db, label, candidates=None):
     if best is None:
         return None
     _, score, name = best
+    score = round(float(score), 1)
     if score >= FUZZY_ACCEPT:
         return candidates[name], float(score), "fuzzy"
     if score >= FUZZY_SUGGEST:
