@@ -1,7 +1,7 @@
 """Speed of pipeline.extract on the 40 real transcripts in ../shared/corpus/lenny/,
 plus the top tips and quotes of a few episodes for judging precision by hand.
 
-    .venv/bin/python bench/extract_speed.py [--samples /tmp/extract_lenny_samples.txt]
+    .venv/bin/python bench/extract.py [--samples /tmp/extract_lenny_samples.txt]
 
 The transcripts are Markdown with YAML front matter; turns start with
 "Speaker Name (hh:mm:ss):" and bare "(hh:mm:ss):" paragraphs continue the same

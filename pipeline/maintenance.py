@@ -127,3 +127,22 @@ def check(db, audio_dir, transcripts_dir):
                         and os.path.abspath(path) not in named:
                     problems.append(f"unknown file: {path} (not named in the database)")
     return problems
+
+
+def content_summary(db):
+    """What a pipeline database holds, without ids, timestamps or paths: two
+    databases that did the same work compare equal, however often killed."""
+    return {
+        "episodes": sorted((r["guid"], r["status"], r["audio_sha256"]) for r in db.query(
+            "select guid, status, audio_sha256 from episodes")),
+        "segments": sorted((r["guid"], r["n"], r["chars"]) for r in db.query(
+            "select e.guid, count(s.id) as n, sum(length(s.text)) as chars from episodes e "
+            "join transcripts t on t.episode_id = e.id join segments s on s.transcript_id = t.id group by e.id")),
+        "items": sorted((r["guid"], r["kind"], r["text"], r["person"]) for r in db.query(
+            "select e.guid, i.kind, i.text, p.name as person from items i join episodes e on e.id = i.episode_id "
+            "left join people p on p.id = i.person_id")),
+        "people": sorted(r["name"] for r in db.query("select name from people")),
+        "duplicate_items": db.execute("select count(*) - count(distinct dedup_key) from items").fetchone()[0],
+        "duplicate_segments": db.execute("select count(*) from (select 1 from segments "
+                                         "group by transcript_id, idx having count(*) > 1)").fetchone()[0],
+    }

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 from pipeline.cli import cli
 from pipeline.db import open_db
-from pipeline.maintenance import Lock
+from pipeline.maintenance import Lock, content_summary
 
 DEMO = ROOT / "feeds" / "demo"
 PODPIPE = [sys.executable, "-m", "pipeline.cli"]
@@ -108,19 +108,7 @@ def test_backup_and_check(tmp_path):
 
 
 def snapshot(db_path):
-    """What a finished pipeline holds, independent of ids and timestamps."""
-    db = open_db(db_path)
-    return {
-        "episodes": sorted((r["guid"], r["status"], r["audio_sha256"]) for r in db.query(
-            "select guid, status, audio_sha256 from episodes")),
-        "segments": sorted((r["guid"], r["n"]) for r in db.query(
-            "select e.guid, count(s.id) as n from episodes e join transcripts t on t.episode_id = e.id "
-            "join segments s on s.transcript_id = t.id group by e.id")),
-        "items": sorted((r["guid"], r["kind"], r["text"]) for r in db.query(
-            "select e.guid, i.kind, i.text from items i join episodes e on e.id = i.episode_id")),
-        "people": sorted(r["name"] for r in db.query("select name from people")),
-        "duplicates": db.execute("select count(*) - count(distinct dedup_key) from items").fetchone()[0],
-    }
+    return content_summary(open_db(db_path))
 
 
 def podpipe_run(workdir, *extra):
