@@ -71,7 +71,18 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+def _origin(part):
+    """Beside a .part file, the URL it holds the start of. Not a temp-file name, so
+    maintenance.clean_temp_files leaves it while it keeps the .part."""
+    return part.with_name(f".{part.name}.url")
+
+
 def _finish(part, dest):
+    _origin(part).unlink(missing_ok=True)
+    if part.stat().st_size == 0:
+        # a CDN glitch more often than a real episode: refused, so the next run tries again
+        part.unlink()
+        raise DownloadError("the file is empty (0 bytes)")
     with open(part, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(part, dest)
@@ -99,10 +110,14 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
     policy = policy or RetryPolicy()
     delay = policy.backoff
     error = "no attempt made"
+    if part.exists() and _origin(part).exists() and _origin(part).read_text() != url:
+        part.unlink()  # the start of an enclosure since replaced: never splice two files together
     for attempt in range(1, policy.attempts + 1):
         have = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        # identity: so that Range offsets and Content-Length count the bytes of the file itself
+        headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
         wait = delay
+        encoded = False
         try:
             with client.stream("GET", url, headers=headers) as response:
                 status = response.status_code
@@ -119,6 +134,12 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                 if status >= 400:
                     raise DownloadError(describe(httpx.HTTPStatusError("", request=response.request,
                                                                         response=response)))
+                # some servers compress anyway (S3 objects stored gzipped): we decode those
+                # bodies, and never resume one, as its Range offsets count compressed bytes
+                encoded = response.headers.get("content-encoding", "identity").strip().lower() != "identity"
+                if encoded and status == 206:
+                    error = "a compressed partial response, which cannot be resumed"
+                    raise _Retry()
                 resuming = status == 206 and have
                 if resuming and not response.headers.get("content-range", "").startswith(f"bytes {have}-"):
                     resuming = False
@@ -130,7 +151,10 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                     raise DownloadError(f"file is {total} bytes, over the limit of {max_bytes}")
                 got = 0
                 with open(part, "ab" if resuming else "wb") as out:
-                    for chunk in response.iter_raw():  # no chunk size: a buffer would lose bytes on a reset
+                    if not resuming:
+                        _origin(part).write_text(url)
+                    # no chunk size: a buffer would lose bytes on a reset
+                    for chunk in response.iter_bytes() if encoded else response.iter_raw():
                         if STOP.is_set():
                             raise Stopped()
                         out.write(chunk)
@@ -139,20 +163,23 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                             out.close()
                             part.unlink(missing_ok=True)
                             raise DownloadError(f"file is over the limit of {max_bytes} bytes")
-                if expected is not None and got != expected:
-                    error = f"truncated: got {got} of {expected} bytes"
+                if expected is not None and response.num_bytes_downloaded != expected:
+                    error = f"truncated: got {response.num_bytes_downloaded} of {expected} bytes"
                     raise _Retry()
             return _finish(part, dest)
         except _Retry:
             pass
-        except (httpx.TransportError, httpx.DecodingError) as exc:
+        except (httpx.TransportError, httpx.DecodingError, httpx.TooManyRedirects) as exc:
             error = describe(exc)
-            if isinstance(exc, httpx.TooManyRedirects):
+            if isinstance(exc, httpx.TooManyRedirects):  # not a TransportError: it needs naming above
                 raise DownloadError(error) from None
+        if encoded:  # decoded bytes do not line up with the server's Range offsets
+            part.unlink(missing_ok=True)
         if attempt < policy.attempts:
             sleep(wait)
             delay *= 2
-    raise DownloadError(f"{error} (after {policy.attempts} attempts; the partial file is kept to resume)")
+    kept = "; the partial file is kept to resume" if part.exists() else ""
+    raise DownloadError(f"{error} (after {policy.attempts} attempts{kept})")
 
 
 class _Retry(Exception):

@@ -47,7 +47,8 @@ def base_url_for(location):
 
 
 def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=None):
-    """Fetch feed bytes. Returns (content or None when not modified, etag, last_modified).
+    """Fetch feed bytes. Returns (content or None when not modified, etag, last_modified,
+    url): url is where the content came from after redirects, the base for its links.
 
     For local files the "etag" is the file's size and mtime, so an unchanged
     file is not read or parsed again, like a 304.
@@ -60,10 +61,10 @@ def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=N
             raise FeedError(f"cannot read {path}: {exc.strerror}") from None
         tag = f"local:{stat.st_size}:{stat.st_mtime_ns}"
         if etag == tag:
-            return None, etag, last_modified
+            return None, etag, last_modified, location
         if stat.st_size > MAX_FEED_BYTES:
             raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
-        return path.read_bytes(), tag, None
+        return path.read_bytes(), tag, None, location
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -94,9 +95,10 @@ def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=N
         except FetchError as exc:
             raise FeedError(str(exc)) from None
         if response.status_code == 304:
-            return None, etag, last_modified
+            return None, etag, last_modified, location
+        # after a redirect to another host, relative links resolve against the new URL (RFC 3986 5.1.3)
         return (response.content, response.headers.get("etag"),
-                response.headers.get("last-modified"))
+                response.headers.get("last-modified"), str(response.url))
     finally:
         if own:
             client.close()
@@ -110,6 +112,9 @@ def _parse_xml(content):
     except defusedxml.DefusedXmlException as exc:
         raise FeedError(f"refused: the feed declares XML entities or external references ({type(exc).__name__})") from None
     except SafeET.ParseError as exc:
+        if content[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+            # a web page is rarely well-formed XML: say what it is, not where the parser tripped
+            raise FeedError("not a podcast feed (an HTML page, not RSS or Atom)") from None
         raise FeedError(f"not well-formed XML: {exc}") from None
 
 
@@ -370,7 +375,7 @@ def ingest_feed(db, location, *, client=None, policy=None):
     feed_id = save_feed(db, location)
     feed = db["feeds"].get(feed_id)
     try:
-        content, etag, last_modified = fetch_feed(
+        content, etag, last_modified, fetched_from = fetch_feed(
             location, etag=feed["etag"], last_modified=feed["last_modified"], client=client, policy=policy)
         sha = hashlib.sha256(content).hexdigest() if content is not None else None
         if content is None or sha == feed["content_sha256"]:
@@ -379,13 +384,13 @@ def ingest_feed(db, location, *, client=None, policy=None):
             log.info("event=ingest feed=%s status=not_modified", location)
             return {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
         pages, seen = [], {location}
-        base = base_url_for(location)
+        base = base_url_for(fetched_from)
         page = parse_feed(content, base)
         pages.append(page)
         while page["next"] and page["next"] not in seen and len(pages) < MAX_PAGES:
             seen.add(page["next"])
-            more, _, _ = fetch_feed(page["next"], client=client, policy=policy)
-            page = parse_feed(more, page["next"])
+            more, _, _, fetched_from = fetch_feed(page["next"], client=client, policy=policy)
+            page = parse_feed(more, fetched_from)
             pages.append(page)
     except FeedError as exc:
         db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})

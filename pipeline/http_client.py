@@ -51,8 +51,12 @@ def retry_after_seconds(response, default):
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else default
+    except (TypeError, ValueError):  # neither seconds nor a date: Python 3.10+ raises
+        return default
+    return max(0.0, when.timestamp() - time.time()) if when else default
 
 
 def describe(exc):

@@ -1,0 +1,635 @@
+"""Fault injection: each stage against a loopback server that misbehaves on
+purpose. For every fault we check the outcome, what is recorded in the
+database and on disk, and that the next run recovers once the server behaves.
+docs/faults.md summarises the matrix."""
+import gzip
+import hashlib
+import http
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from pipeline.download import download
+from pipeline.feeds import MAX_FEED_BYTES, FeedError, ingest_feed
+from pipeline.http_client import RetryPolicy, make_client
+from pipeline.maintenance import clean_temp_files
+
+TIMEOUT = 0.5  # the client's timeout; a stalling server waits longer than this
+STALL = 1.5
+FAST = RetryPolicy(attempts=2, backoff=0.01, max_retry_after=0.3)
+AUDIO = bytes(range(256)) * 400  # 100 KiB of "audio"
+CUT = 40000  # where a broken response stops
+
+
+# --- a server that misbehaves on purpose ----------------------------------------
+
+RESET = "reset"  # an action: abort the connection with a TCP RST
+KEEP_OPEN = "keep-open"  # an action: keep the connection for another request
+
+
+class Request:
+    def __init__(self, method, path, headers):
+        self.method, self.path, self.headers, self.time = method, path, headers, time.monotonic()
+
+    @property
+    def range(self):
+        value = self.headers.get("range")
+        return int(value.split("=")[1].split("-")[0]) if value else None
+
+
+class FaultServer:
+    """A loopback HTTP/1.1 server answering each request with the actions its
+    handler returns: bytes to send, a number of seconds to stall, RESET.
+
+    ``routes`` are the normal answers; ``faults[path]`` is a list of handlers
+    used once each, in order, before the route answers again."""
+
+    def __init__(self, host="127.0.0.1"):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self.routes, self.faults, self.log = {}, {}, []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def requests(self, path):
+        return [r for r in self.log if r.path == path]
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        conn.settimeout(5)
+        try:
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                line, *lines = data.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+                method, path, _ = line.split(" ", 2)
+                request = Request(method, path, {k.strip().lower(): v.strip()
+                                                 for k, v in (h.split(":", 1) for h in lines)})
+                self.log.append(request)
+                queue = self.faults.get(path)
+                handler = queue.pop(0) if queue else self.routes.get(path, lambda r: [respond(404)])
+                actions = handler(request)
+                for action in actions:
+                    if action == RESET:
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        return
+                    if isinstance(action, (int, float)):
+                        time.sleep(action)
+                    elif isinstance(action, bytes):
+                        conn.sendall(action)
+                if KEEP_OPEN not in actions:
+                    return
+        except OSError:
+            pass  # the client gave up on us: that is the point of most faults
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def servers():
+    made = []
+
+    def make(host="127.0.0.1"):
+        made.append(FaultServer(host))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def server(servers):
+    return servers()
+
+
+@pytest.fixture
+def other(servers):
+    """A second server under another host name (localhost, not 127.0.0.1) and port."""
+    return servers("localhost")
+
+
+def respond(status, body=b"", headers=(), length=None, close=True):
+    """Raw response bytes; ``length`` declares a Content-Length other than the truth."""
+    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
+             f"Content-Length: {len(body) if length is None else length}", *headers]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def serve(data, content_type="audio/mpeg", etag=None):
+    """A well-behaved handler: ETag and 304, Range and 206, like a CDN."""
+    def handler(request):
+        headers = [f"Content-Type: {content_type}", "Accept-Ranges: bytes"] + ([f"ETag: {etag}"] if etag else [])
+        if etag and request.headers.get("if-none-match") == etag:
+            return [respond(304, headers=headers)]
+        start = request.range
+        if start is not None and start >= len(data):
+            return [respond(416)]
+        if start:
+            return [respond(206, data[start:], headers + [f"Content-Range: bytes {start}-{len(data) - 1}/{len(data)}"])]
+        return [respond(200, data, headers)]
+    return handler
+
+
+def status(code, *headers):
+    return lambda r: [respond(code, b"busy", headers)]
+
+
+def redirect(location):
+    return lambda r: [respond(302, headers=[f"Location: {location}"])]
+
+
+def stall(r):
+    return [STALL]
+
+
+def stall_mid_body(data):
+    return lambda r: [respond(200, data[:CUT], length=len(data)), STALL]
+
+
+def reset_mid_body(data):
+    return lambda r: [respond(200, data[:CUT], length=len(data)), 0.1, RESET]
+
+
+def short_body(data):
+    """Content-Length says more than the server sends before it closes."""
+    return lambda r: [respond(200, data[:CUT], length=len(data))]
+
+
+def bad_gzip(r):
+    return [respond(200, b"this is not gzip data at all", ["Content-Encoding: gzip"])]
+
+
+def huge_length(r):
+    return [respond(200, b"<rss>", length=2 * 1024 ** 3)]
+
+
+def files(folder):
+    folder = Path(folder)
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def no_duplicates(db):
+    assert db.execute("select count(*) from (select feed_id, guid from episodes "
+                      "group by feed_id, guid having count(*) > 1)").fetchone()[0] == 0
+    assert db.execute("select count(*) from (select url from feeds group by url having count(*) > 1)"
+                      ).fetchone()[0] == 0
+
+
+# --- feeds ------------------------------------------------------------------------
+
+def rss(*guids):
+    items = "".join(f"<item><title>Episode {g}</title><guid isPermaLink='false'>{g}</guid>"
+                    f"<enclosure url='http://127.0.0.1:9/{g}.mp3' length='1000' type='audio/mpeg'/></item>"
+                    for g in guids)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Fault FM</title>"
+            f"{items}</channel></rss>").encode()
+
+
+FEED_V1 = rss("a", "b")
+FEED_V2 = rss("a", "b", "c") + b"\n<!--" + b" padding to make a body worth cutting " * 2000 + b"-->"
+HTML_PAGE = b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Fault FM</title>
+<link rel="stylesheet" href="/site.css"></head>
+<body><p>Listen on your favourite app!<br><a href="/feed.xml">RSS</a></body></html>"""
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<rss version="2.0"><channel><title>&lol9;</title></channel></rss>"""
+
+
+def gzip_bomb():
+    """About 50 KiB on the wire, more than MAX_FEED_BYTES once decoded."""
+    if not hasattr(gzip_bomb, "body"):  # built once, before any request: it takes a moment
+        gzip_bomb.body = gzip.compress(b" " * (MAX_FEED_BYTES + 1024 * 1024), compresslevel=9)
+    body = gzip_bomb.body
+    return lambda r: [respond(200, body, ["Content-Encoding: gzip"])]
+
+
+def counts(new=0, updated=0, unchanged=0, duplicate=0, not_modified=0):
+    return {"new": new, "updated": updated, "unchanged": unchanged, "duplicate": duplicate,
+            "not_modified": not_modified}
+
+
+PATH = "/feed.xml"
+
+
+def hops(server, other, n, path, handler):
+    """A chain of n redirects from path, back and forth between the two hosts,
+    to a last hop that handler answers."""
+    for i in range(n):
+        here, there = (server, other) if i % 2 == 0 else (other, server)
+        here.faults.setdefault(path if i == 0 else f"/hop{i}", []).append(redirect(f"{there.url}/hop{i + 1}"))
+    (other if n % 2 else server).routes[f"/hop{n}"] = handler
+
+
+# (fault, how to make the server misbehave, what ingest_feed says)
+FEED_FAULTS = [
+    ("slow response", lambda s, o: s.faults[PATH].extend([stall] * 2), "^timed out$"),
+    ("reset mid-body", lambda s, o: s.faults[PATH].extend([reset_mid_body(FEED_V2)] * 2),
+     r"^ReadError: \[Errno 104\] Connection reset by peer$"),
+    ("body shorter than Content-Length", lambda s, o: s.faults[PATH].extend([short_body(FEED_V2)] * 2),
+     r"^RemoteProtocolError: peer closed connection without sending complete message body "
+     rf"\(received {CUT} bytes, expected {len(FEED_V2)}\)$"),
+    ("body longer than Content-Length",
+     lambda s, o: s.faults[PATH].append(lambda r: [respond(200, FEED_V2, length=CUT)]),
+     "^not well-formed XML: unclosed token: line 2, column 0$"),
+    ("500 then 200", lambda s, o: s.faults[PATH].append(status(500)), counts(new=1, unchanged=2)),
+    ("500 every time", lambda s, o: s.faults[PATH].extend([status(500)] * 2), "^HTTP 500 Internal Server Error$"),
+    ("429 with Retry-After, then 200", lambda s, o: s.faults[PATH].append(status(429, "Retry-After: 3600")),
+     counts(new=1, unchanged=2)),
+    ("429 every time", lambda s, o: s.faults[PATH].extend([status(429, "Retry-After: 0")] * 2),
+     "^HTTP 429 Too Many Requests$"),
+    ("429 with a Retry-After that is no date", lambda s, o: s.faults[PATH].append(status(429, "Retry-After: soon")),
+     counts(new=1, unchanged=2)),
+    ("redirect to another host", lambda s, o: hops(s, o, 1, PATH, s.routes[PATH]), counts(new=1, unchanged=2)),
+    ("redirects past the limit (5), between two hosts", lambda s, o: hops(s, o, 6, PATH, s.routes[PATH]),
+     r"^too many redirects \(a redirect loop\?\)$"),
+    ("gzip that does not decode", lambda s, o: s.faults[PATH].append(bad_gzip),
+     r"^the response body could not be decoded \(bad Content-Encoding\)$"),
+    ("2 GB Content-Length", lambda s, o: s.faults[PATH].append(huge_length),
+     f"^feed is larger than {MAX_FEED_BYTES} bytes$"),
+    ("gzip bomb (50 KB that decodes to 51 MB)", lambda s, o: s.faults[PATH].append(gzip_bomb()),
+     f"^feed is larger than {MAX_FEED_BYTES} bytes$"),
+    ("empty body (0 bytes)", lambda s, o: s.faults[PATH].append(lambda r: [respond(200, b"")]),
+     "^not well-formed XML: no element found: line 1, column 0$"),
+    ("feed with no items", lambda s, o: s.faults[PATH].append(lambda r: [respond(200, rss())]), counts()),
+    ("HTML page", lambda s, o: s.faults[PATH].append(lambda r: [respond(200, HTML_PAGE, ["Content-Type: text/html"])]),
+     r"^not a podcast feed \(an HTML page, not RSS or Atom\)$"),
+    ("truncated XML", lambda s, o: s.faults[PATH].append(lambda r: [respond(200, FEED_V1[:150])]),
+     "^not well-formed XML: "),
+    ("billion laughs", lambda s, o: s.faults[PATH].append(lambda r: [respond(200, BOMB)]),
+     r"^refused: the feed declares XML entities or external references \(EntitiesForbidden\)$"),
+]
+
+
+@pytest.fixture
+def client():
+    with make_client(timeout=TIMEOUT) as c:
+        yield c
+
+
+@pytest.mark.parametrize("install, expected", [f[1:] for f in FEED_FAULTS], ids=[f[0] for f in FEED_FAULTS])
+def test_feed_fault(server, other, db, client, install, expected):
+    url = server.url + PATH
+    server.routes[PATH] = serve(FEED_V1, "application/rss+xml", '"v1"')
+    assert ingest_feed(db, url, client=client, policy=FAST) == counts(new=2)
+    before = db["feeds"].get(1)
+
+    # the publisher adds an episode, and the server starts to misbehave
+    server.routes[PATH] = serve(FEED_V2, "application/rss+xml", '"v2"')
+    server.faults[PATH] = []
+    install(server, other)
+    if isinstance(expected, str):
+        with pytest.raises(FeedError, match=expected) as raised:
+            ingest_feed(db, url, client=client, policy=FAST)
+        feed = db["feeds"].get(1)
+        # the error is recorded; the validators stay, so the next run fetches the feed again
+        assert feed["last_error"] == str(raised.value) and "\n" not in feed["last_error"]
+        assert {k: feed[k] for k in ("etag", "content_sha256", "title")} == {
+            "etag": '"v1"', "content_sha256": hashlib.sha256(FEED_V1).hexdigest(), "title": "Fault FM"}
+        assert feed["last_fetched"] >= before["last_fetched"]
+        assert [r["guid"] for r in db.query("select guid from episodes order by guid")] == ["a", "b"]
+        assert server.requests(PATH)[-1].headers["if-none-match"] == '"v1"'
+        server.faults.clear()
+        other.faults.clear()
+        # the next run, with the server behaving again, recovers
+        assert ingest_feed(db, url, client=client, policy=FAST) == counts(new=1, unchanged=2)
+    else:
+        assert ingest_feed(db, url, client=client, policy=FAST) == expected
+        assert db["feeds"].get(1)["last_error"] is None
+        # and the run after that is a plain 304, or picks up what it did not get
+        again = counts(not_modified=1) if expected["new"] else counts(new=1, unchanged=2)
+        assert ingest_feed(db, url, client=client, policy=FAST) == again
+    feed = db["feeds"].get(1)
+    assert feed["last_error"] is None and feed["etag"] == '"v2"'
+    assert [r["guid"] for r in db.query("select guid from episodes order by guid")] == ["a", "b", "c"]
+    assert db["feeds"].count == 1
+    no_duplicates(db)
+
+
+@pytest.mark.parametrize("install, expected", [
+    (lambda s: s.faults[PATH].extend([stall] * 2), "^timed out$"),
+    (lambda s: s.faults[PATH].append(lambda r: [respond(200, HTML_PAGE, ["Content-Type: text/html"])]),
+     "^not a podcast feed"),
+    (lambda s: s.faults[PATH].append(lambda r: [respond(200, FEED_V2[:2000])]), "^not well-formed XML: "),
+], ids=["slow response", "HTML page", "truncated XML"])
+def test_feed_fault_on_the_first_run_leaves_no_rows(server, db, client, install, expected):
+    url = server.url + PATH
+    server.routes[PATH] = serve(FEED_V2, "application/rss+xml", '"v2"')
+    server.faults[PATH] = []
+    install(server)
+    with pytest.raises(FeedError, match=expected):
+        ingest_feed(db, url, client=client, policy=FAST)
+    feed = db["feeds"].get(1)
+    assert feed["last_error"] and feed["etag"] is None and feed["content_sha256"] is None
+    assert db["episodes"].count == 0 and db["episode_people"].count == 0
+    assert ingest_feed(db, url, client=client, policy=FAST) == counts(new=3)
+    assert db["feeds"].get(1)["last_error"] is None
+    no_duplicates(db)
+
+
+def test_feed_retry_after_is_honoured_up_to_the_cap(server, db, client):
+    server.routes[PATH] = serve(FEED_V1, "application/rss+xml")
+    server.faults[PATH] = [status(429, "Retry-After: 3600")]
+    started = time.monotonic()
+    ingest_feed(db, server.url + PATH, client=client, policy=FAST)
+    first, second = server.requests(PATH)
+    # not the 0.01 s backoff, and not an hour: the policy's max_retry_after
+    assert FAST.max_retry_after - 0.05 <= second.time - first.time < 1.5
+    assert time.monotonic() - started < 2
+
+
+# --- downloads --------------------------------------------------------------------
+
+def enclosure_feed(server, *episodes):
+    items = "".join(f"<item><title>Episode {guid}</title><guid>{guid}</guid>"
+                    f"<enclosure url='{server.url}{path}' length='{length}' type='audio/mpeg'/></item>"
+                    for guid, path, length in episodes)
+    return f"<rss version='2.0'><channel><title>Fault FM</title>{items}</channel></rss>".encode()
+
+
+def ep_path(tmp_path, n):
+    return tmp_path / "audio" / "fault-fm" / f"{n}-episode-e{n}.mp3"
+
+
+def run_download(db, tmp_path, client):
+    return download(db, audio_dir=tmp_path / "audio", policy=FAST, client=client, concurrency=2)
+
+
+# (fault, how to make /e2.mp3 misbehave, the error recorded or None for success,
+#  bytes of a .part file kept for the next run to resume)
+DOWNLOAD_FAULTS = [
+    ("slow response", lambda s, o: s.faults["/e2.mp3"].extend([stall] * 2),
+     r"timed out \(after 2 attempts\)", 0),
+    ("stall mid-body", lambda s, o: s.faults["/e2.mp3"].extend([stall_mid_body(AUDIO)] * 2),
+     r"timed out \(after 2 attempts; the partial file is kept to resume\)", CUT),
+    ("reset mid-body", lambda s, o: s.faults["/e2.mp3"].extend([reset_mid_body(AUDIO)] * 2),
+     r"ReadError: \[Errno 104\] Connection reset by peer "
+     r"\(after 2 attempts; the partial file is kept to resume\)", CUT),
+    ("body shorter than Content-Length", lambda s, o: s.faults["/e2.mp3"].extend([short_body(AUDIO)] * 2),
+     r"RemoteProtocolError: peer closed connection without sending complete message body "
+     rf"\(received {CUT} bytes, expected {len(AUDIO)}\) "
+     r"\(after 2 attempts; the partial file is kept to resume\)", CUT),
+    ("500 then 200", lambda s, o: s.faults["/e2.mp3"].append(status(500)), None, 0),
+    ("503 every time", lambda s, o: s.faults["/e2.mp3"].extend([status(503)] * 2),
+     r"HTTP 503 Service Unavailable \(after 2 attempts\)", 0),
+    ("429 with Retry-After, then 200", lambda s, o: s.faults["/e2.mp3"].append(status(429, "Retry-After: 1")),
+     None, 0),
+    ("429 with a Retry-After that is no date", lambda s, o: s.faults["/e2.mp3"].append(
+        status(429, "Retry-After: in a while")), None, 0),
+    ("redirect to another host", lambda s, o: hops(s, o, 1, "/e2.mp3", serve(AUDIO)), None, 0),
+    ("5 redirects between two hosts (the limit)", lambda s, o: hops(s, o, 5, "/e2.mp3", serve(AUDIO)), None, 0),
+    ("redirects past the limit (5), between two hosts", lambda s, o: hops(s, o, 6, "/e2.mp3", serve(AUDIO)),
+     r"too many redirects \(a redirect loop\?\)", 0),
+    ("gzip that does not decode", lambda s, o: s.faults["/e2.mp3"].extend([bad_gzip] * 2),
+     r"the response body could not be decoded \(bad Content-Encoding\) \(after 2 attempts\)", 0),
+    ("2 GB Content-Length", lambda s, o: s.faults["/e2.mp3"].append(huge_length),
+     r"file is 2147483648 bytes, over the limit of 1073741824", 0),
+    ("zero bytes", lambda s, o: s.faults["/e2.mp3"].append(lambda r: [respond(200, b"")]),
+     r"the file is empty \(0 bytes\)", 0),
+]
+
+
+@pytest.mark.parametrize("install, expected, kept", [f[1:] for f in DOWNLOAD_FAULTS],
+                         ids=[f[0] for f in DOWNLOAD_FAULTS])
+def test_download_fault(server, other, db, client, tmp_path, install, expected, kept):
+    server.routes["/feed.xml"] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO)),
+                                                      ("e2", "/e2.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = server.routes["/e2.mp3"] = serve(AUDIO)
+    ingest_feed(db, server.url + "/feed.xml", client=client)
+    server.faults["/e2.mp3"] = []
+    install(server, other)
+    good = {"status": "downloaded", "error": None, "attempts": 0, "audio_bytes": len(AUDIO),
+            "audio_sha256": hashlib.sha256(AUDIO).hexdigest()}
+    audio = tmp_path / "audio"
+    result = run_download(db, tmp_path, client)
+    # the other episode goes on whatever happens to e2
+    e1 = db["episodes"].get(1)
+    assert {k: e1[k] for k in good} == good and e1["audio_path"] == str(ep_path(tmp_path, 1))
+    e2 = db["episodes"].get(2)
+    if expected is None:
+        assert result == {"downloaded": 2, "failed": 0, "errors": []}
+    else:
+        message = result["errors"][0][1]
+        assert result == {"downloaded": 1, "failed": 1, "errors": [(2, message)]}
+        assert re.fullmatch(expected, message)
+        assert {k: e2[k] for k in ("status", "error", "attempts", "audio_path", "audio_sha256", "audio_bytes")} == {
+            "status": "failed", "error": f"download: {message}", "attempts": 1,
+            "audio_path": None, "audio_sha256": None, "audio_bytes": None}
+        part = ep_path(tmp_path, 2).with_name("2-episode-e2.mp3.part")
+        left = ["fault-fm/1-episode-e1.mp3"] + (["fault-fm/2-episode-e2.mp3.part"] if kept else [])
+        assert [f for f in files(audio) if not Path(f).name.startswith(".")] == left
+        if kept:  # with a note of the URL it is the start of
+            assert part.read_bytes() == AUDIO[:kept]
+            assert part.with_name(".2-episode-e2.mp3.part.url").read_text() == server.url + "/e2.mp3"
+        # the server behaves again: the next run finishes the job, resuming what it kept
+        server.faults.clear()
+        other.faults.clear()
+        seen = len(server.requests("/e2.mp3"))
+        assert run_download(db, tmp_path, client) == {"downloaded": 1, "failed": 0, "errors": []}
+        assert server.requests("/e2.mp3")[seen].range == (kept or None)
+        e2 = db["episodes"].get(2)
+    assert {k: e2[k] for k in good} == good and e2["audio_path"] == str(ep_path(tmp_path, 2))
+    assert ep_path(tmp_path, 2).read_bytes() == AUDIO
+    assert files(audio) == ["fault-fm/1-episode-e1.mp3", "fault-fm/2-episode-e2.mp3"]
+    assert len(server.requests("/e1.mp3")) == 1  # never fetched twice
+    assert run_download(db, tmp_path, client) == {"downloaded": 0, "failed": 0, "errors": []}
+    no_duplicates(db)
+
+
+
+def test_download_retry_after_is_honoured(server, db, client, tmp_path):
+    server.routes["/feed.xml"] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = serve(AUDIO)
+    server.faults["/e1.mp3"] = [status(429, "Retry-After: 1")]
+    ingest_feed(db, server.url + "/feed.xml", client=client)
+    policy = RetryPolicy(attempts=2, backoff=0.01, max_retry_after=5)
+    assert download(db, audio_dir=tmp_path / "audio", policy=policy, client=client)["downloaded"] == 1
+    first, second = server.requests("/e1.mp3")
+    assert 1.0 <= second.time - first.time < 2.5
+
+
+def test_download_body_longer_than_content_length(server, db, client, tmp_path):
+    """A server that declares fewer bytes than it sends: httpx stops at the
+    declared length, so we store exactly what the server declared. Nothing on
+    the wire can tell us the rest was meant to be part of the file; the next
+    request on the same client is not confused by the bytes left behind."""
+    server.routes["/feed.xml"] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO)),
+                                                      ("e2", "/e2.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = lambda r: [respond(200, AUDIO, length=CUT, close=False), KEEP_OPEN]
+    server.routes["/e2.mp3"] = serve(AUDIO)
+    ingest_feed(db, server.url + "/feed.xml", client=client)
+    result = download(db, audio_dir=tmp_path / "audio", policy=FAST, client=client, concurrency=1)
+    assert result == {"downloaded": 2, "failed": 0, "errors": []}
+    assert ep_path(tmp_path, 1).read_bytes() == AUDIO[:CUT]
+    assert db["episodes"].get(1)["audio_bytes"] == CUT
+    assert ep_path(tmp_path, 2).read_bytes() == AUDIO
+
+
+def test_gzip_encoded_transcript_is_stored_decoded(server, db, client, tmp_path):
+    """CDNs and S3 objects stored pre-compressed send Content-Encoding: gzip;
+    we ask for the plain file, and decode it when the server sends gzip anyway."""
+    vtt = b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v Ann>Hello there\n"
+    feed = (f"<rss version='2.0' xmlns:podcast='https://podcastindex.org/namespace/1.0'><channel>"
+            f"<title>Fault FM</title><item><title>Episode e1</title><guid>e1</guid>"
+            f"<enclosure url='{server.url}/e1.mp3' length='{len(AUDIO)}' type='audio/mpeg'/>"
+            f"<podcast:transcript url='{server.url}/e1.vtt' type='text/vtt'/></item></channel></rss>").encode()
+    server.routes["/feed.xml"] = serve(feed)
+    server.routes["/e1.mp3"] = serve(AUDIO)
+    server.routes["/e1.vtt"] = lambda r: [respond(200, gzip.compress(vtt), ["Content-Type: text/vtt",
+                                                                          "Content-Encoding: gzip"])]
+    ingest_feed(db, server.url + "/feed.xml", client=client)
+    assert run_download(db, tmp_path, client)["downloaded"] == 1
+    link = db["episode_transcript_links"].get((1, f"{server.url}/e1.vtt"))
+    assert link["error"] is None and Path(link["path"]).read_bytes() == vtt
+    assert link["sha256"] == hashlib.sha256(vtt).hexdigest()
+    assert {r.headers["accept-encoding"] for r in server.log if r.path.endswith((".mp3", ".vtt"))} == {"identity"}
+
+
+def test_partial_file_of_a_replaced_enclosure_is_not_resumed(server, db, client, tmp_path):
+    """A reset leaves the start of v1 in a .part; the publisher then replaces
+    the file. The next run must download v2 whole, not v1's start + v2's end."""
+    v2 = bytes(reversed(AUDIO))
+    feeds = [enclosure_feed(server, ("e1", "/v1.mp3", len(AUDIO))), enclosure_feed(server, ("e1", "/v2.mp3", len(v2)))]
+    server.routes["/feed.xml"] = lambda r: serve(feeds[0])(r)
+    server.routes["/v1.mp3"] = reset_mid_body(AUDIO)
+    server.routes["/v2.mp3"] = serve(v2)
+    url = server.url + "/feed.xml"
+    ingest_feed(db, url, client=client)
+    assert run_download(db, tmp_path, client)["failed"] == 1
+    assert ep_path(tmp_path, 1).with_name("1-episode-e1.mp3.part").read_bytes() == AUDIO[:CUT]
+    feeds.pop(0)
+    assert ingest_feed(db, url, client=client)["updated"] == 1
+    # as 'podpipe run' does first: the .part is still wanted, and so is the note of its URL
+    assert clean_temp_files(db, tmp_path / "audio", tmp_path / "transcripts") == []
+    assert run_download(db, tmp_path, client)["downloaded"] == 1
+    assert server.requests("/v2.mp3")[0].range is None
+    assert ep_path(tmp_path, 1).read_bytes() == v2
+    assert db["episodes"].get(1)["audio_sha256"] == hashlib.sha256(v2).hexdigest()
+    assert files(tmp_path / "audio") == ["fault-fm/1-episode-e1.mp3"]
+
+
+def test_relative_enclosure_after_a_redirect_to_another_host(server, other, db, client, tmp_path):
+    """A feed that moved host: its relative links are relative to where it is now."""
+    server.routes[PATH] = redirect(f"{other.url}/shows/feed.xml")
+    other.routes["/shows/feed.xml"] = serve(
+        b"<rss version='2.0'><channel><title>Fault FM</title><item><title>Episode e1</title><guid>e1</guid>"
+        b"<enclosure url='audio/e1.mp3' length='102400' type='audio/mpeg'/></item></channel></rss>")
+    other.routes["/shows/audio/e1.mp3"] = serve(AUDIO)
+    assert ingest_feed(db, server.url + PATH, client=client) == counts(new=1)
+    assert db["feeds"].get(1)["url"] == server.url + PATH  # the address we subscribed to stays
+    assert db["episodes"].get(1)["enclosure_url"] == f"{other.url}/shows/audio/e1.mp3"
+    assert run_download(db, tmp_path, client)["downloaded"] == 1
+
+
+def test_resume_through_a_redirect_to_another_host(server, other, db, client, tmp_path):
+    server.routes["/feed.xml"] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = redirect(f"{other.url}/cdn/e1.mp3?token=abc")
+    other.routes["/cdn/e1.mp3?token=abc"] = serve(AUDIO)
+    other.faults["/cdn/e1.mp3?token=abc"] = [reset_mid_body(AUDIO)] * 2
+    ingest_feed(db, server.url + "/feed.xml", client=client)
+    assert run_download(db, tmp_path, client)["failed"] == 1
+    assert run_download(db, tmp_path, client)["downloaded"] == 1
+    assert [r.range for r in other.requests("/cdn/e1.mp3?token=abc")] == [None, CUT, CUT]
+    assert ep_path(tmp_path, 1).read_bytes() == AUDIO
+
+
+# --- audio that is not what it says -----------------------------------------------
+
+@pytest.fixture(scope="session")
+def speech_mp3(tmp_path_factory):
+    """A few seconds of speech as MP3 (with the Xing/Info header LAME writes)."""
+    if not (shutil.which("espeak-ng") and shutil.which("ffmpeg")):
+        return (ROOT / "feeds" / "demo" / "audio" / "pp02-daniel-okoro.mp3").read_bytes()
+    folder = tmp_path_factory.mktemp("faults-speech")
+    wav, mp3 = folder / "s.wav", folder / "s.mp3"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav),
+                    "Welcome to the show. Today we talk about customers and the roadmap."], check=True)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), str(mp3)], check=True)
+    return mp3.read_bytes()
+
+
+AUDIO_FAULTS = [
+    ("text served as audio/mpeg", lambda mp3: b"Sorry, this episode is no longer available.\n" * 20,
+     None, r"cannot decode 2-episode-e2\.mp3: Invalid data found when processing input"),
+    ("truncated MP3 (first 4 KB)", lambda mp3: mp3[:4096],
+     None, r"2-episode-e2\.mp3 looks truncated: it decodes to 0\.\d s but its header says \d+\.\d s"),
+    ("zero bytes", lambda mp3: b"", r"the file is empty \(0 bytes\)", None),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make, download_error, transcribe_error", [f[1:] for f in AUDIO_FAULTS],
+                         ids=[f[0] for f in AUDIO_FAULTS])
+def test_audio_fault(server, db, client, tmp_path, speech_mp3, make, download_error, transcribe_error):
+    from pipeline.transcribe import transcribe
+
+    bad = make(speech_mp3)
+    feeds = [enclosure_feed(server, ("e1", "/e1.mp3", len(speech_mp3)), ("e2", "/e2-v1.mp3", len(bad))),
+             enclosure_feed(server, ("e1", "/e1.mp3", len(speech_mp3)), ("e2", "/e2-v2.mp3", len(speech_mp3)))]
+    server.routes["/feed.xml"] = lambda r: serve(feeds[0])(r)
+    server.routes["/e1.mp3"] = server.routes["/e2-v2.mp3"] = serve(speech_mp3)
+    server.routes["/e2-v1.mp3"] = serve(bad)
+    url, out = server.url + "/feed.xml", tmp_path / "transcripts"
+    ingest_feed(db, url, client=client)
+
+    result = run_download(db, tmp_path, client)
+    if download_error:
+        assert result["downloaded"] == 1 and re.fullmatch(download_error, result["errors"][0][1])
+    else:
+        assert result == {"downloaded": 2, "failed": 0, "errors": []}
+        assert ep_path(tmp_path, 2).read_bytes() == bad
+    result = transcribe(db, model="tiny.en", transcripts_dir=out, beam_size=1)
+    # the good episode is transcribed whatever happens to the bad one
+    assert result["transcribed"] == 1 and result["failed"] == (1 if transcribe_error else 0)
+    assert "customers" in " ".join(r["text"] for r in db.query(
+        "select text from segments s join transcripts t on t.id = s.transcript_id where t.episode_id = 1")).lower()
+    e2 = db["episodes"].get(2)
+    error = f"download: {download_error}" if download_error else f"transcribe: {transcribe_error}"
+    assert e2["status"] == "failed" and e2["attempts"] == 1 and re.fullmatch(error, e2["error"])
+    assert "\n" not in e2["error"]
+    assert db.execute("select count(*) from transcripts where episode_id = 2").fetchone()[0] == 0
+    assert not [f for f in files(out) if f.endswith((".tmp", ".part"))]
+    assert [f for f in files(out) if f.startswith("fault-fm/2-")] == []
+
+    # the publisher replaces the file: new URL and length, so it is fetched again
+    feeds.pop(0)
+    assert ingest_feed(db, url, client=client) == counts(updated=1, unchanged=1)
+    e2 = db["episodes"].get(2)
+    assert {k: e2[k] for k in ("status", "error", "attempts", "audio_path")} == {
+        "status": "new", "error": None, "attempts": 0, "audio_path": None}
+    assert run_download(db, tmp_path, client) == {"downloaded": 1, "failed": 0, "errors": []}
+    result = transcribe(db, model="tiny.en", transcripts_dir=out, beam_size=1)
+    assert result["transcribed"] == 1 and result["failed"] == 0
+    assert [(r["episode_id"], r["status"]) for r in db.query(
+        "select episode_id, status from transcripts t join episodes e on e.id = t.episode_id order by 1")] == [
+        (1, "transcribed"), (2, "transcribed")]
+    assert len(server.requests("/e1.mp3")) == 1
+    assert transcribe(db, model="tiny.en", transcripts_dir=out, beam_size=1)["transcribed"] == 0
+    no_duplicates(db)
