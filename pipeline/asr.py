@@ -185,23 +185,24 @@ def _one_line(error):
 # --- transcription -------------------------------------------------------------
 
 def transcribe_audio(model, audio_path, *, language=None, vad=True, word_timestamps=False,
-                     beam_size=5, on_progress=None):
+                     beam_size=5, prompt=None, on_progress=None):
     """Transcribe one audio file with an ``Engine`` from ``load_model``.
 
     Returns ``(info, segments)``: info is ``{"language", "duration"}`` (audio
     seconds); each segment is ``{"start", "end", "text", "speaker": None,
     "words"}``, where words is a list of ``{"start", "end", "word",
     "probability"}`` when ``word_timestamps`` is set, else None.
+    ``prompt`` primes the decoder with words likely to be said (names, titles).
     ``on_progress(seconds_done, total_seconds)`` is called as segments arrive.
     """
     audio = load_audio(audio_path)
     duration = round(len(audio) / SAMPLE_RATE, 3)
     if model.engine == "openai-whisper":
-        language, raw = _transcribe_openai(model.impl, audio, language, word_timestamps, beam_size)
+        language, raw = _transcribe_openai(model.impl, audio, language, word_timestamps, beam_size, prompt)
     else:
         raw, fw_info = model.impl.transcribe(
             audio, language=language, vad_filter=vad, word_timestamps=word_timestamps,
-            beam_size=beam_size, condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT)
+            beam_size=beam_size, condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT, initial_prompt=prompt)
         language = fw_info.language
     segments = []
     for seg in raw:  # a generator for faster-whisper: the work happens here
@@ -286,10 +287,10 @@ def _load_openai(whisper, name, checkpoint, device, threads):
     return impl
 
 
-def _transcribe_openai(impl, audio, language, word_timestamps, beam_size):
+def _transcribe_openai(impl, audio, language, word_timestamps, beam_size, prompt):
     # openai-whisper has no VAD filter and no progress callback.
     result = impl.transcribe(
         audio, language=language, word_timestamps=word_timestamps, beam_size=beam_size,
         best_of=beam_size, condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT,
-        fp16=False, verbose=None)
+        initial_prompt=prompt, fp16=False, verbose=None)
     return result["language"], result["segments"]
