@@ -66,7 +66,9 @@ def backup(db, dest):
     return dest.stat().st_size
 
 
-TEMP_FILE = re.compile(r"^\..+\.tmp$|\.part$")
+# interrupted atomic writes (.NAME.xxx.tmp), partial downloads (NAME.part) and
+# the note of which URL a partial download came from (.NAME.part.url)
+TEMP_FILE = re.compile(r"^\..+\.tmp$|\.part$|^\..+\.part\.url$")
 
 
 def temp_files(*folders):
@@ -82,10 +84,12 @@ def clean_temp_files(db, audio_dir, transcripts_dir):
     A .part download whose episode still needs its audio is kept: the next
     download resumes it.
     """
-    wanted = {Path(p).name for p in _pending_part_names(db)}
+    wanted = set()
+    for part in _pending_part_names(db):
+        wanted.update({part.name, f".{part.name}.url"})
     removed = []
     for path in temp_files(audio_dir, transcripts_dir):
-        if path.suffix == ".part" and path.name in wanted:
+        if path.name in wanted:
             continue
         path.unlink(missing_ok=True)
         removed.append(str(path))
@@ -123,8 +127,12 @@ def check(db, audio_dir, transcripts_dir):
     for folder in (audio_dir, transcripts_dir):
         if Path(folder).is_dir():
             for path in sorted(Path(folder).rglob("*")):
-                if path.is_file() and path.name != ".gitkeep" and str(path.resolve()) not in named \
-                        and os.path.abspath(path) not in named:
+                if not path.is_file() or path.name == ".gitkeep" or os.path.abspath(path) in named:
+                    continue
+                if TEMP_FILE.search(path.name):
+                    problems.append(f"temp file: {path} (left by an interrupted job; 'podpipe run' "
+                                    "resumes or removes it)")
+                else:
                     problems.append(f"unknown file: {path} (not named in the database)")
     return problems
 
