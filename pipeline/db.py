@@ -146,6 +146,24 @@ def m003_items_and_collections(db):
         foreign_keys=[("collection_id", "collections", "id"), ("item_id", "items", "id")])
 
 
+@migrations()
+def m005_speakers(db):
+    # Which diarized voice a segment came from ("SPEAKER_1"), so that naming
+    # and an editor's correction apply to every segment of that voice.
+    db["segments"].add_column("speaker_label", str)
+    # One row per voice per episode: who we think it is, how sure, and why.
+    # No foreign key to episodes: remove_feed deletes episodes without knowing this table.
+    db["speaker_labels"].create({
+        "episode_id": int, "label": str, "person_id": int, "name": str, "confidence": float,
+        "method": str, "seconds": float, "embedding": bytes, "edited": int, "updated": str,
+    }, pk=("episode_id", "label"), foreign_keys=[("person_id", "people", "id")], defaults={"edited": 0})
+    # A host's voice, averaged over the episodes of one feed where we knew it was them.
+    db["voiceprints"].create({
+        "feed_id": int, "person_id": int, "embedding": bytes, "model": str, "episodes": str,
+        "seconds": float, "updated": str,
+    }, pk=("feed_id", "person_id"), foreign_keys=[("person_id", "people", "id")])
+
+
 # --- rerunnable extras ------------------------------------------------------
 
 VIEWS = {
@@ -168,6 +186,18 @@ from items_full where kind = 'tip' order by role, person, published, start""",
 select t.topic, i.person, i.role, i.text, i.episode_title, i.published, i.start, i.status, i.id
 from item_topics t join items_full i on i.id = t.item_id
 where i.kind = 'quote' order by t.topic, i.score desc""",
+    # every item once per topic: "tips by product managers about customers" is one where clause
+    "items_by_topic": """
+select t.topic, i.*
+from item_topics t join items_full i on i.id = t.item_id""",
+    # transcript segments with their episode and feed
+    "segments_full": """
+select s.id, s.text, s.speaker, s.start, s."end", t.episode_id, e.guid as episode_guid, e.title as episode_title,
+       e.published, e.link as episode_link, f.id as feed_id, f.title as feed, s.transcript_id, s.idx
+from segments s
+join transcripts t on t.id = s.transcript_id
+join episodes e on e.id = t.episode_id
+join feeds f on f.id = e.feed_id""",
 }
 
 
