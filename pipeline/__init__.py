@@ -6,3 +6,9 @@ import os
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
+
+import logging
+
+# Log lines only appear when asked for (-v, --log-file); without this, Python
+# prints our warnings to stderr on its own.
+logging.getLogger("podpipe").addHandler(logging.NullHandler())
