@@ -21,7 +21,8 @@ from pipeline.extract import EXTRACTOR_VERSION, extract_items, split_sentences  
 
 LENNY = ROOT.parent / "shared" / "corpus" / "lenny"
 HOSTS = {"Lenny", "Lenny Rachitsky"}
-SAMPLE_EPISODES = ("brandon-chu.md", "bob-baxley.md", "christian-idiodi.md")
+SAMPLE_EPISODES = ("brandon-chu.md", "bob-baxley.md", "christian-idiodi.md", "claire-vo.md",
+                   "julia-schottenstein.md", "sarah-tavel.md")
 TURN = re.compile(r"^(?:(?P<speaker>[^()\n]{1,80}?)\s+)?\((?P<time>\d+(?::\d{2}){1,2})\):\s*(?P<text>.*)$")
 
 
@@ -65,6 +66,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", default="/tmp/extract_lenny_samples.txt")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--episodes", nargs="+", default=list(SAMPLE_EPISODES),
+                    help="file names of the episodes to sample (default: %(default)s)")
     args = ap.parse_args()
     files = sorted(LENNY.glob("*.md"))
     if not files:
@@ -83,7 +86,7 @@ def main():
           f"{best:.2f}s best of {args.repeat} -> {sentences / best:,.0f} sentences/s; "
           f"{tips} tips, {quotes} quotes ({(tips + quotes) / len(episodes):.0f} per episode)")
     with open(args.samples, "w") as out:
-        for name in SAMPLE_EPISODES:
+        for name in args.episodes:
             items = results.get(name, [])
             for kind in ("tip", "quote"):
                 top = sorted((i for i in items if i["kind"] == kind), key=lambda i: -i["score"])[:5]

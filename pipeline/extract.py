@@ -8,12 +8,17 @@ are candidates: host lines, unknown speakers and sponsor reads never are.
 Everything here is pure: segments in, item dicts out, no database and no I/O.
 Each sentence gets a tip score and a quote score from weighted features (see
 ``TIP_WEIGHTS`` and ``QUOTE_WEIGHTS``); the names of the features that fired
-travel with every item so a researcher can see why it was picked.
+travel with every item so a researcher can see why it was picked. Real speech
+leans on context ("And so just make those fast."), so openers, unexplained
+pronouns, names, cut-off sentences and story-telling lower a score; the stored
+text is never trimmed. A long episode keeps only its best ``max_items(duration)``
+tips and as many quotes.
 """
+import functools
 import math
 import re
 
-EXTRACTOR_VERSION = "rules-1"
+EXTRACTOR_VERSION = "rules-2"
 
 TIP_THRESHOLD = 0.5
 QUOTE_THRESHOLD = 0.55
@@ -119,13 +124,13 @@ asked worked studied applied""".split())
 NUMBER_WORDS = set("""two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty
 fifty sixty hundred thousand million percent""".split())
 HEDGES = re.compile(r"\b(?:i think|i guess|i feel like|maybe|kind of|sort of|i don't know|"
-                    r"pretty much|a little bit|stuff like that)\b", re.I)
+                    r"pretty much|a little bit|stuff like that|in some ways|in a way|probably)\b", re.I)
 REFERENCE = re.compile(r"\b(?:like i said|as i said|as you said|like you said|you mentioned|i mentioned|"
                        r"earlier|that one|this one|the same thing|the other day|last week|that's right|"
                        r"exactly right|great question|good question)\b", re.I)
 SOCIAL = re.compile(r"\b(?:thank you|thanks|having me|happy to be|glad to be|great to be here|excited to|"
-                    r"welcome|hello|good to be here|listener|podcast|linkedin|twitter|newsletter|subscribe|"
-                    r"follow (?:me|us|our)|our work|my book|check out|episode|inaudible|crosstalk)\b", re.I)
+                    r"welcome|hello|good to be here|listener|who's listening|podcast|linkedin|twitter|newsletter|subscribe|"
+                    r"follow (?:me|us|our)|our work|my book|check (?:\w+ )?out|episode|inaudible|crosstalk)\b", re.I)
 SPONSOR_START = re.compile(r"\b(?:brought to you by|sponsored by|our sponsor|today's sponsor|this week's sponsor|"
                            r"supported by|a word from|thanks to our|is presented by)\b", re.I)
 SPONSOR_END = re.compile(r"\b(?:[a-z0-9-]+\.(?:com|io|ai|dev|app|co|org|net|fm)\b|dot com|promo code|use code|"
@@ -165,21 +170,49 @@ ANSWER_FRAME = re.compile(r"^(?:the (?:biggest|main|first|other|key|big|second|l
 CONTINUATION = re.compile(r"^(?:it's|it is|they|that's why|that is why|which is why|but|and that|so that's|"
                           r"this is why|and it's)\b", re.I)
 
+# Real speech, unlike written interviews, leans on what came before. These openers and
+# pronouns mark a sentence that needs its context, so we score it lower (the text
+# stays verbatim; we never cut the opener off the stored item).
+OPENER = re.compile(r"^(?:(?:and|so|but|then|or|also|plus|because|well|okay|ok|yeah|yes|yep|no|right|like|"
+                    r"look|listen|basically|anyway|now|oh|um+|uh+|i mean|you know|which|again|again,)\b[,:;]?\s*)+",
+                    re.I)
+ANAPHORA = {"it", "it's", "this", "that's", "those", "these", "they", "they're", "them", "he", "she", "him",
+            "her", "there's", "such"}
+FRAGMENT_START = {"is", "are", "was", "were", "can", "could", "would", "will", "versus", "than", "which", "whereas",
+                  "to", "of", "for", "etcetera", "or", "where", "who", "whether", "as", "with", "being", "kind",
+                  "sort", "more", "less"}
+NOT_ADVICE = re.compile(r"\b(?:you (?:should|would|need to|have to) (?:always |also |really )?be able to|so (?:that )?you (?:don't |do not )?"
+                        r"(?:have|need) to|(?:is|was) that you|it's like you|you (?:have|need) to (?:be careful|"
+                        r"understand that)|then you (?:have|need) to)\b", re.I)
+# "The first vector is ...", "One is ...": an item in a list whose heading was said before
+ENUMERATION = re.compile(r"^(?:the )?(?:first|second|third|fourth|next|last|other|final) (?:\w+ )?(?:is|are|one)\b|"
+                         r"^(?:one|two|three|another one) (?:is|of them)\b|^(?:one|two|three|first|second|third)\s*[,:]",
+                         re.I)
+ACRONYM = re.compile(r"^[A-Z0-9]{2,}s?$")
+# transcripts label voices they could not name "Speaker 3": a sponsor, a producer, never the guest we know
+UNNAMED_SPEAKER = re.compile(r"^(?:speaker|spk|unknown|voice|participant)[\s_-]*\d*$", re.I)
+MINUTES_PER_ITEM = 5
+MIN_PER_KIND = 8
+
 TIP_WEIGHTS = {
     "bias": -2.5, "imperative": 4.0, "negative_imperative": 4.2, "conditional_imperative": 4.0,
     "colon_advice": 3.5, "modal_advice": 3.2, "modal_late": 1.6, "question": -6.0, "social": -3.0, "too_short": -1.0,
     "past_narrative": -1.5, "first_person_subject": -1.5, "let_us": -3.5, "reference": -1.0,
     "domain": 0.3, "too_long": -1.5, "object_me": -2.5, "reported_speech": -1.5,
+    "opener": -0.6, "openers": -1.1, "anaphora": -0.5, "first_person_aside": -1.0, "not_advice": -1.5,
+    "short": -0.5, "terse": -0.3, "no_topic": -0.3, "proper_nouns": -0.6, "hedge": -0.4, "question_like": -4.0, "trailing_off": -1.0, "cut_off": -2.5,
 }
 QUOTE_WEIGHTS = {
     "bias": -2.0, "generic_subject": 1.6, "generic_you": 0.8, "framed": 0.4, "present_tense": 0.8,
     "domain": 0.55, "contrast_not": 1.0, "comparative": 0.9, "superlative": 0.6, "universal": 0.7,
     "definition": 0.7, "repetition": 0.8, "lesson": 2.6, "best_seen": 1.0, "personal_practice": -0.8,
     "answer_fragment": -2.0, "pronoun_start": -2.2, "continuation_start": -1.5,
-    "first_person": -0.6, "first_person_subject": -1.0, "past_narrative": -2.2, "numbers": -0.4,
-    "proper_nouns": -0.9, "filler": -1.2, "hedge": -0.8, "answer_frame": -3.0, "reference": -1.8,
+    "first_person": -0.6, "first_person_subject": -1.0, "past_narrative": -3.0, "numbers": -0.4,
+    "proper_nouns": -1.2, "filler": -1.2, "hedge": -0.8, "answer_frame": -3.0, "enumeration": -1.6, "reference": -1.8,
     "question": -6.0, "social": -3.0, "too_short": -2.5, "too_long": -1.5, "no_verb": -2.0,
     "far_too_long": -1.5, "third_person": -1.0,
+    "opener": -0.6, "anaphora": -0.7, "short": -0.6, "no_topic": -0.3, "proper_subject": -1.6, "fragment": -2.0,
+    "let_us": -3.0, "imperative_form": -1.0, "reported_speech": -1.0, "trailing_off": -1.0, "cut_off": -2.5,
 }
 
 
@@ -236,7 +269,8 @@ def _is_imperative(words):
 # figures of speech shaped like commands
 IMPERATIVE_IDIOMS = {"don't get me", "don't worry", "don't know", "don't quote", "mind you", "think about it",
                      "look at that", "see you", "take care", "thank you", "let me", "let's say", "go figure",
-                     "trust me", "believe me", "say that", "tell me", "imagine that", "get me wrong"}
+                     "trust me", "believe me", "say that", "tell me", "imagine that", "get me wrong", "say if", "say you",
+                     "say we", "say i", "do you", "do we", "imagine if"}
 IMPERATIVE_IDIOM_FIRST = {w.split()[0] for w in IMPERATIVE_IDIOMS}
 OBJECT_STARTS = {"a", "an", "the", "your", "my", "our", "their", "it", "them", "him", "her", "to", "on", "in",
                  "with", "for", "about", "up", "out", "what", "who", "how", "why", "more", "less", "every",
@@ -328,10 +362,13 @@ def _subject_kind(clause_words, clause_text):
     return "other"
 
 
-def classify_sentence(text):
+def classify_sentence(text, proper_nouns=None):
     """Classify one sentence as a tip, a quote or neither.
 
-    Returns {"kind", "score" (0..1), "features"}; features name the rules that fired.
+    proper_nouns: optional lower-case words known to be names in this episode (see
+    ``episode_proper_nouns``); a statement about a named company or person is rarely
+    quotable outside its episode. Returns {"kind", "score" (0..1), "features"};
+    features name the rules that fired.
     """
     raw = (text or "").strip()
     core = _strip_fillers(raw)
@@ -354,6 +391,13 @@ def classify_sentence(text):
     clause = frame.group(1) if frame else core
     clause_words = _words(clause)
     tense = _tense(clause_words) if clause_words else None
+    opener = OPENER.match(raw.lstrip(" \"'\u201c"))
+    openers = len(_words(opener.group(0))) if opener else 0
+    proper_nouns = proper_nouns or set()
+    names = [w for w in WORD.findall(core)[1:] if w[:1].isupper() and not ACRONYM.match(w) and
+             w not in {"I", "I'm", "I've", "I'd", "I'll"}]
+    names += [w for w in WORD.findall(core)[:1] if w.lower() in proper_nouns]
+    has_topic = bool(topics_for(core))
 
     # tips
     imp = _is_imperative(words)
@@ -391,6 +435,32 @@ def classify_sentence(text):
         tip_f.append("reported_speech")
     if reference:
         tip_f.append("reference")
+    if openers:
+        tip_f.append("opener" if openers == 1 else "openers")
+    if any(w in ANAPHORA for w in words[:5]):
+        tip_f.append("anaphora")
+    if fp_count and not fp_subject and not re.search(
+            r"\b(?:my (?:advice|tip|recommendation|rule)|i(?:'d| would)? (?:strongly )?(?:recommend|suggest|"
+            r"encourage|advise|urge|say))\b", low):
+        tip_f.append("first_person_aside")  # "Ask about their projects and I try to go deeper."
+    if NOT_ADVICE.search(core) and ("modal_advice" in tip_f or "modal_late" in tip_f):
+        tip_f.append("not_advice")
+    if n < 5:
+        tip_f.append("terse" if domain else "short")
+    trailing = bool(re.search(r"(?:\.\.\.|\u2026)[\"'\u201d)]*$", raw))
+    cut_off = trailing and all_words[-1] in FUNCTION | {"if", "with", "about", "because", "like", "so", "into",
+                                                         "your", "my", "our", "their", "you", "we", "i"}
+    if trailing:
+        tip_f.append("cut_off" if cut_off else "trailing_off")  # "Don't start with..."
+    if not has_topic:
+        tip_f.append("no_topic")
+    if names:
+        tip_f.append("proper_nouns")
+    if HEDGES.search(raw) or re.match(r"^(?:it's|it is) like\b", core, re.I):
+        tip_f.append("hedge")
+    if words[0] in {"do", "does", "did", "don't"} and len(words) > 1 and \
+            words[1] in {"you", "we", "i", "they", "people", "it", "that"}:
+        tip_f.append("question_like")  # "Do you think ..." with the question mark lost
     tip_x = sum(TIP_WEIGHTS[f] for f in tip_f) + TIP_WEIGHTS["bias"] + TIP_WEIGHTS["domain"] * min(domain, 3)
     tip_p = _sigmoid(tip_x)
 
@@ -450,6 +520,8 @@ def classify_sentence(text):
         quote_f.append("hedge")
     if ANSWER_FRAME.match(core):
         quote_f.append("answer_frame")
+    elif ENUMERATION.match(raw) or ENUMERATION.match(core):
+        quote_f.append("enumeration")
     if reference:
         quote_f.append("reference")
     if question:
@@ -464,6 +536,26 @@ def classify_sentence(text):
         quote_f.append("far_too_long")
     if re.search(r"\b(?:he|she|his|him|her|hers|himself|herself)\b", low):
         quote_f.append("third_person")
+    if openers and "continuation_start" not in quote_f and "pronoun_start" not in quote_f:
+        quote_f.append("opener")
+    if "pronoun_start" not in quote_f and any(w in ANAPHORA for w in words[1:5]):
+        quote_f.append("anaphora")
+    if 4 <= n < 7:
+        quote_f.append("short")
+    if not has_topic:
+        quote_f.append("no_topic")
+    if clause_words and clause_words[0] in proper_nouns:
+        quote_f.append("proper_subject")  # "Shopify has an incredibly strong product culture."
+    if raw_first in FRAGMENT_START and not frame:
+        quote_f.append("fragment")  # "Can be different depending on ..."
+    if first in {"let's", "let"}:
+        quote_f.append("let_us")
+    if imp:
+        quote_f.append("imperative_form")
+    if trailing:
+        quote_f.append("cut_off" if cut_off else "trailing_off")
+    if re.search(r"\w[.,!?]?[\"\u201d]\s|[:,]\s*[\"\u201c]", raw):
+        quote_f.append("reported_speech")  # somebody else's words, or a line from a story
     head = _words(re.split(r"[,;:]", clause, maxsplit=1)[0])
     if not any(_is_verb(w) for w in head[1:]) and not any(_is_verb(w) for w in clause_words[1:]) or \
             (not frame and len(head) < n and not any(_is_verb(w) for w in head[1:]) and subject != "generic"):
@@ -514,6 +606,7 @@ TOPICS = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word):
     word = word.lower().strip("'")
     for suffix in ("ations", "ation", "ings", "ing", "ers", "er", "ies", "es", "ed", "s", "ly", "e"):
@@ -576,12 +669,50 @@ def _continues(first, second):
     return False
 
 
-def extract_items(segments, hosts):
+def episode_proper_nouns(sentences):
+    """Lower-case words that this episode only ever writes capitalised inside a sentence.
+
+    Transcripts capitalise names ("Shopify", "Netflix") but not ordinary words, so a
+    word seen capitalised mid-sentence and never in lower case is a name. Acronyms
+    (PM, SaaS-style all-caps words) are jargon more often than names, so they are left out.
+    """
+    capital, lower = set(), set()
+    for sentence in sentences:
+        for k, w in enumerate(WORD.findall(sentence.replace("\u2019", "'"))):
+            if not w[:1].isalpha():
+                continue
+            if w[:1].islower():
+                lower.add(w.lower())
+            elif k and not ACRONYM.match(w) and w not in {"I", "I'm", "I've", "I'd", "I'll"}:
+                capital.add(w.lower())
+    return {w.split("'")[0] for w in capital - lower}
+
+
+def max_items(duration):
+    """How many tips (and, separately, quotes) we keep from an episode of `duration` seconds.
+
+    About one per five minutes, and never fewer than ``MIN_PER_KIND``: a short
+    interview keeps all it has, a ninety-minute conversation keeps its best eighteen.
+    None (duration unknown) means no cap.
+    """
+    if duration is None:
+        return None
+    return max(MIN_PER_KIND, int(math.ceil(duration / 60.0 / MINUTES_PER_ITEM)))
+
+
+def _duration(segments):
+    times = [t for seg in segments for t in (seg.get("start"), seg.get("end")) if t is not None]
+    return max(times) - min(times) if times else None
+
+
+def extract_items(segments, hosts, cap=True):
     """Tips and quotes said by guests in a time-ordered list of segments.
 
     segments: dicts with id, start, end, text, speaker. hosts: speaker names whose
-    lines are never candidates (nor are lines with no speaker). Returns item dicts:
-    kind, text, speaker, start, end, segment_ids, score, features, topics.
+    lines are never candidates (nor are lines with no speaker). cap: keep only the
+    best-scored ``max_items(duration)`` tips and as many quotes (an int sets the
+    number; False keeps everything). Returns item dicts in time order: kind, text,
+    speaker, start, end, segment_ids, score, features, topics.
     """
     hosts = {h.strip().lower() for h in (hosts or ()) if h}
     rows = []  # one per sentence: speaker, text, start, end, segment id, verdict
@@ -604,12 +735,14 @@ def extract_items(segments, hosts):
             if SPONSOR_END.search(row["text"]):
                 in_ad = 0
 
+    names = episode_proper_nouns(row["text"] for row in rows)
     for row in rows:
         speaker = row["speaker"]
-        candidate = bool(speaker) and str(speaker).strip().lower() not in hosts and not row["ad"]
-        row["verdict"] = classify_sentence(row["text"]) if candidate else None
+        candidate = bool(speaker) and str(speaker).strip().lower() not in hosts and not row["ad"] and \
+            not UNNAMED_SPEAKER.match(str(speaker).strip())
+        row["verdict"] = classify_sentence(row["text"], names) if candidate else None
 
-    items, seen, i = [], set(), 0
+    items, seen, bags, i = [], set(), [], 0
     while i < len(rows):
         row = rows[i]
         verdict = row["verdict"]
@@ -627,9 +760,12 @@ def extract_items(segments, hosts):
         text = " ".join(r["text"] for r in group)
         i += len(group)
         key = re.sub(r"\W+", " ", text.lower()).strip()
-        if key in seen:
+        bag = frozenset(key.split())
+        # speakers repeat themselves ("There should be no debates ..." twice): keep the first
+        if key in seen or any(len(bag & other) >= 0.8 * max(len(bag), len(other)) for other in bags):
             continue
         seen.add(key)
+        bags.append(bag)
         features = list(verdict["features"])
         if len(group) > 1:
             features.append("quote:merged_%d" % len(group))
@@ -640,4 +776,12 @@ def extract_items(segments, hosts):
         items.append({"kind": verdict["kind"], "text": text, "speaker": row["speaker"],
                       "start": group[0]["start"], "end": group[-1]["end"], "segment_ids": ids,
                       "score": verdict["score"], "features": features, "topics": topics_for(text)})
+    limit = max_items(_duration(segments)) if cap is True else (cap or None)
+    if limit:
+        keep = set()
+        for kind in ("tip", "quote"):
+            ranked = sorted((k for k, item in enumerate(items) if item["kind"] == kind),
+                            key=lambda k: (-items[k]["score"], k))
+            keep.update(ranked[:limit])
+        items = [item for k, item in enumerate(items) if k in keep]
     return items
