@@ -14,6 +14,7 @@ SETTINGS = {
     "model": ("base", "model", "PODPIPE_MODEL"),
     "engine": ("faster-whisper", "engine", "PODPIPE_ENGINE"),
     "language": (None, "language", "PODPIPE_LANGUAGE"),
+    "diarize": (False, "diarize", "PODPIPE_DIARIZE"),
     "concurrency": (4, "concurrency", "PODPIPE_CONCURRENCY"),
     "max_attempts": (3, "max_attempts", "PODPIPE_MAX_ATTEMPTS"),
     "max_bytes": (1024 ** 3, "max_bytes", "PODPIPE_MAX_BYTES"),
@@ -26,6 +27,14 @@ class ConfigError(Exception):
 
 def _coerce(key, value):
     default = SETTINGS[key][0]
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} must be true or false, not {value!r}")
     if isinstance(default, int) and not isinstance(value, int):
         try:
             return int(value)

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/podpipe profiles import feeds/demo/product-manager.md
-.venv/bin/podpipe run feeds/demo/feed.xml "$@"
+.venv/bin/podpipe run feeds/demo/feed.xml --diarize "$@"
