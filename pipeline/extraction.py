@@ -5,6 +5,7 @@ import json
 from .db import utcnow
 from .extract import EXTRACTOR_VERSION, classify_sentence, extract_items
 from .profiles import dedup_key, link_episode
+from .queue import pending_filter
 
 # What a re-run may overwrite on an item an editor has not touched.
 MACHINE_FIELDS = ("kind", "speaker", "person_id", "start", "end", "segment_ids", "score", "features",
@@ -13,18 +14,10 @@ MACHINE_FIELDS = ("kind", "speaker", "person_id", "start", "end", "segment_ids",
 
 def pending_extractions(db, *, episode_ids=None, rescore=False, limit=None):
     """Transcribed episodes not yet extracted (all transcribed ones with rescore)."""
-    sql = ("select e.id, e.title, t.id as transcript_id, t.source, t.model from episodes e "
-           "join transcripts t on t.episode_id = e.id where 1")
-    params = []
-    if not rescore:
-        sql += " and e.status = 'transcribed'"
-    if episode_ids:
-        sql += f" and e.id in ({','.join('?' * len(episode_ids))})"
-        params += list(episode_ids)
-    sql += " order by e.published, e.id"
-    if limit:
-        sql += f" limit {int(limit)}"
-    return list(db.query(sql, params))
+    where, params = pending_filter(episode_ids=episode_ids, limit=limit)
+    return list(db.query("select e.id, e.title, t.id as transcript_id, t.source, t.model from episodes e "
+                         "join transcripts t on t.episode_id = e.id where "
+                         + ("1" if rescore else "e.status = 'transcribed'") + where, params))
 
 
 def hosts_of(db, episode_id):
