@@ -24,7 +24,7 @@ from pipeline.asr import load_model  # noqa: E402
 from pipeline.db import open_db  # noqa: E402
 from pipeline.download import download  # noqa: E402
 from pipeline.feeds import ingest_feed  # noqa: E402
-from pipeline.transcribe import transcribe  # noqa: E402
+from pipeline.transcribe import episode_prompt, transcribe  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -61,11 +61,15 @@ def main():
     settings = dict(language=None, vad_filter=True, beam_size=5, word_timestamps=False,
                     condition_on_previous_text=False)
 
+    # the bare call gets the same prompt the pipeline builds from the feed's people
+    db = open_db(tmp / "prompts.db")
+    ingest_feed(db, str(out / "feed.xml"))
+    prompts = {ep["enclosure_url"].rsplit("/", 1)[1]: episode_prompt(db, ep) for ep in db.query("select * from episodes")}
     bare_times, pipe_times = [], []
     for r in range(args.rounds):
         t = time.perf_counter()
         for path in audio:
-            segments, _ = engine.impl.transcribe(str(path), **settings)
+            segments, _ = engine.impl.transcribe(str(path), initial_prompt=prompts[path.name], **settings)
             list(segments)
         bare_times.append(time.perf_counter() - t)
 

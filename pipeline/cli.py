@@ -314,6 +314,11 @@ def download_cmd(db_path, **opts):
         sys.exit(EXIT_FAILED)
 
 
+def speakers_option(fn):
+    return click.option("--speakers", "max_speakers", type=click.IntRange(1, 20), metavar="N",
+                        help="At most N speakers (default: the feed's hosts and guests, else estimated)")(fn)
+
+
 def transcribe_options(fn):
     for decorator in reversed([
         click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)"),
@@ -325,6 +330,10 @@ def transcribe_options(fn):
         click.option("--word-timestamps", is_flag=True, help="Store a time for every word"),
         click.option("--beam-size", type=click.IntRange(1, 20), default=5, show_default=True),
         click.option("--force-whisper", is_flag=True, help="Transcribe even when the feed gave a transcript"),
+        click.option("--diarize/--no-diarize", default=False, envvar="PODPIPE_DIARIZE", show_default=True,
+                     help="Find who spoke when in Whisper transcripts and name them (diarize extra; "
+                          "env PODPIPE_DIARIZE)"),
+        speakers_option,
         transcripts_dir_option,
     ]):
         fn = decorator(fn)
@@ -367,13 +376,18 @@ def transcribe_progress(silent):
 
 # the transcribe options that go to the transcription stage
 TRANSCRIBE_PARAMS = ("episode_ids", "model", "engine", "language", "vad", "word_timestamps", "beam_size",
-                     "force_whisper", "transcripts_dir", "limit", "max_attempts", "since")
+                     "force_whisper", "transcripts_dir", "limit", "max_attempts", "since", "diarize", "max_speakers")
 
 
 def run_transcribe(db, opts, echo):
     from .models import ModelError
     from .transcribe import transcribe
 
+    if opts.get("diarize"):
+        from .diarize import MISSING_EXTRA, available
+        if not available():
+            echo(f"{MISSING_EXTRA}; transcribing without speakers", err=True)
+            opts = {**opts, "diarize": False}
     try:
         with transcribe_progress(opts.get("silent")) as progress:
             result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
@@ -464,6 +478,75 @@ def transcripts_show(episode, fmt, db_path):
     segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
                              "order by idx", [row[0]]))
     click.echo(write(segments, fmt), nl=False)
+
+
+@cli.command(name="diarize")
+@click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
+@speakers_option
+@click.option("--force", is_flag=True, help="Also episodes whose speakers are already named")
+@silent_option
+@db_option
+def diarize_cmd(episode_ids, max_speakers, force, silent, db_path):
+    """Name the speakers of Whisper transcripts already in the database.
+
+    \b
+    Examples:
+        podpipe diarize                      # Whisper transcripts without speakers
+        podpipe diarize --episode 3 --force  # again; editors' corrections are kept
+    """
+    from .asr import AudioError
+    from .diarize import MISSING_EXTRA, available
+    from .speakers import diarize_episode, pending_diarizations
+
+    if not available():
+        raise ConfigProblem(MISSING_EXTRA)
+    db = get_db(db_path, lock=True)
+    episodes = pending_diarizations(db, episode_ids=episode_ids, force=force)
+    failed = 0
+    with progress_bar(len(episodes), "diarizing", silent) as advance:
+        for episode in episodes:
+            try:
+                rows = diarize_episode(db, episode, max_speakers=max_speakers)
+            except AudioError as exc:
+                failed += 1
+                click.echo(f"failed: episode {episode['id']}: {exc}", err=True)
+                continue
+            finally:
+                advance()
+            click.echo(f"episode {episode['id']}: " + ", ".join(
+                f"{r['label']} = {r['name'] or 'unknown'} ({r['confidence']:.2f})" for r in rows))
+    click.echo(f"{len(episodes) - failed} diarized, {failed} failed")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("episode", type=int)
+@click.option("--set", "corrections", multiple=True, metavar="LABEL=NAME",
+              help='Name a voice, e.g. --set "SPEAKER_1=Corie Miller" (or =unknown); kept when re-run')
+@db_option
+@output_options
+def speakers(episode, corrections, db_path, fmt):
+    """Show who speaks in an episode (a sample line each), or correct it.
+
+    \b
+    Examples:
+        podpipe speakers 3
+        podpipe speakers 3 --set "SPEAKER_1=Corie Miller"
+    """
+    from .speakers import SpeakerError, set_speaker, speaker_summary
+
+    db = get_db(db_path, lock=bool(corrections))
+    try:
+        for correction in corrections:
+            label, sep, name = correction.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{correction!r} is not LABEL=NAME", param_hint="--set")
+            set_speaker(db, episode, label.strip().upper(), name)
+        rows = speaker_summary(db, episode)
+    except SpeakerError as exc:
+        raise click.ClickException(str(exc)) from None
+    print_rows(rows, fmt)
 
 
 def run_extract(db, episode_ids, rescore, limit, echo):
@@ -823,6 +906,491 @@ def episodes(db_path, fmt):
     db = get_db(db_path)
     print_rows(db.query("select e.id, f.title as feed, e.title, e.published, e.status, e.error "
                         "from episodes e join feeds f on f.id = e.feed_id order by e.published, e.id"), fmt)
+
+
+# --- search, query, review, collections, export, datasette -----------------
+
+@contextlib.contextmanager
+def user_errors():
+    """Our library's expected failures (SearchError, ReviewError, ...) as one line for the user."""
+    from .collections import CollectionError
+    from .export import ExportError
+    from .query import QueryError
+    from .review import ReviewError
+    from .search import SearchError
+
+    try:
+        yield
+    except (SearchError, ReviewError, CollectionError, ExportError, QueryError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def db_path_of(path):
+    """The database path get_db would open, without opening it."""
+    root = click.get_current_context().find_root()
+    return path or root.params.get("db_path") or (root.obj or {}).get("config", {}).get("db", ["db/podpipe.db"])[0]
+
+
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def item_filter_options(kinds):
+    """--kind, --person, --role, --feed, --topic, --since, --status: what search, export and collections share."""
+    from .search import STATUSES
+
+    def decorator(fn):
+        for option in reversed([
+            click.option("--kind", type=click.Choice(kinds), help="Only this kind"),
+            click.option("--person", help="Only people whose name contains NAME (segments: its words)"),
+            click.option("--role", help='Only people in this role, e.g. "Product Manager" (plurals work)'),
+            click.option("--feed", help="Only this feed (id, URL or title)"),
+            click.option("--topic", help="Only items tagged with this topic, e.g. customers"),
+            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE"),
+            click.option("--status", "statuses", type=click.Choice(STATUSES + ("all",)), multiple=True,
+                         help="Only items with this status (repeatable; default: all but rejected)"),
+        ]):
+            fn = option(fn)
+        return fn
+
+    return decorator
+
+
+def item_filters(kind=None, person=None, role=None, feed=None, topic=None, since=None, statuses=()):
+    """The filter options as keyword arguments for the library (kind as a list of kinds)."""
+    return {"kinds": [kind] if kind else None, "person": person, "role": role, "feed": feed, "topic": topic,
+            "since": since.date().isoformat() if since else None, "statuses": list(statuses) or None}
+
+
+def quote_option(fn):
+    return click.option("--quote", is_flag=True, help="Search the words literally, ignoring FTS syntax")(fn)
+
+
+SEARCH_TABLE_COLUMNS = ["id", "kind", "speaker", "role", "episode", "time", "snippet"]
+
+
+@cli.command()
+@click.argument("query", required=False)
+@item_filter_options(["quote", "tip", "segment"])
+@click.option("--limit", type=click.IntRange(min=1), help="At most N results")
+@quote_option
+@db_option
+@output_options
+def search(query, limit, quote, db_path, fmt, **filters):
+    """Full-text search of tips, quotes (default) or transcript segments, best first.
+
+    Porter stemming ("customer" finds "customers"), "a phrase", prefix*,
+    AND/OR/NOT. Without QUERY, lists every item that passes the filters.
+
+    \b
+    Examples:
+        podpipe search "product market fit" --kind quote --since 2024-01-01
+        podpipe search --kind tip --role "product manager" --topic customers
+        podpipe search 'roadmap*' --kind segment --person lenny --nl
+    """
+    from .search import quote_query
+    from .search import search as run_search
+
+    kind = filters.pop("kind")
+    if quote and query:
+        query = quote_query(query)
+    db = get_db(db_path)
+    options = item_filters(**filters)
+    options.pop("kinds")
+    if kind == "segment":
+        options = {k: v for k, v in options.items() if v}
+    with user_errors():
+        rows = run_search(db, query, kind=kind, limit=limit, **options)
+    print_rows(rows, fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
+
+
+@cli.command(name="query")
+@click.argument("sql")
+@click.option("-p", "--param", "params", type=(str, str), multiple=True, help="A named parameter: -p name value")
+@db_option
+@output_options
+def query_cmd(sql, params, db_path, fmt):
+    """Run a read-only SQL query (the database is opened read-only).
+
+    \b
+    Examples:
+        podpipe query "select role, count(*) as tips from tips_by_role group by role"
+        podpipe query "select * from items_by_topic where topic = :t" -p t customers --csv
+    """
+    from .query import open_read_only, run_query
+
+    with user_errors():
+        db = open_read_only(db_path_of(db_path))
+        columns, rows = run_query(db, sql, dict(params))
+        print_rows(rows, fmt, columns=columns)
+
+
+REVIEW_ACTIONS = {"a": "approve", "r": "reject", "e": "edit text", "k": "change kind", "s": "skip", "q": "quit"}
+
+
+@cli.command()
+@click.option("--episode", type=int, help="Only this episode's items")
+@click.option("--collection", help="Only items in this collection")
+@db_option
+def review(episode, collection, db_path):
+    """Go through pending items one by one: approve, reject, edit, change kind, skip, quit.
+
+    Every decision is saved at once; run it again to carry on where you
+    stopped (skipped items come last).
+    """
+    from collections import Counter
+
+    from .collections import get_collection
+    from .review import (ReviewError, describe, edit_item, fetch_review_item, pending_items, set_status,
+                         skip_item)
+
+    db = get_db(db_path)
+    with user_errors():
+        collection_id = get_collection(db, collection)["id"] if collection else None
+        items = pending_items(db, episode_id=episode, collection_id=collection_id)
+    if not items:
+        click.echo("No pending items.")
+        return
+    legend = "  ".join(f"[{k}] {v}" for k, v in REVIEW_ACTIONS.items())
+    done = Counter()
+    stopped = False
+    for n, item in enumerate(items, 1):
+        try:
+            row = fetch_review_item(db, item["id"])
+        except ReviewError:
+            continue  # deleted since we started (a re-extraction drops untouched items)
+        if row["status"] != "pending":
+            continue  # decided elsewhere since we started
+        click.echo(("\n" if n > 1 else "") + describe(row, n, len(items)))
+        while True:
+            click.echo(legend)
+            try:
+                action = click.prompt("Action", type=click.Choice(list(REVIEW_ACTIONS)), show_choices=False)
+            except click.Abort:
+                action = "q"
+            if action in ("a", "r"):
+                status = "approved" if action == "a" else "rejected"
+                set_status(db, [row["id"]], status)
+                done[status] += 1
+                break
+            if action == "s":
+                skip_item(db, row["id"])
+                done["skipped"] += 1
+                break
+            if action == "q":
+                stopped = True
+                break
+            with user_errors():
+                if action == "e":
+                    text = click.prompt("New text", default=row["edited_text"] or row["text"])
+                    edit_item(db, row["id"], text=text)
+                    done["edited"] += 1
+                else:
+                    edit_item(db, row["id"], kind="tip" if row["kind"] == "quote" else "quote")
+            row = fetch_review_item(db, row["id"])
+            click.echo(describe(row, n, len(items)))
+        if stopped:
+            break
+    left = len(pending_items(db, episode_id=episode, collection_id=collection_id))
+    summary = ", ".join(f"{done[k]} {k}" for k in ("approved", "rejected", "edited", "skipped"))
+    click.echo(f"\n{summary}; {left} pending left.")
+
+
+@cli.group()
+def items():
+    """Approve, reject and edit items without the interactive review."""
+
+
+def _ids_or_collection(db, ids, collection):
+    from .collections import get_collection
+
+    if not ids and not collection:
+        raise click.UsageError("give item ids, or --collection NAME")
+    if collection:
+        cid = get_collection(db, collection)["id"]
+        ids = list(ids) + [r[0] for r in db.execute(
+            "select item_id from collection_items where collection_id = ? order by position", [cid])]
+    return ids
+
+
+def _set_status(db_path, ids, collection, status):
+    from .review import set_status
+
+    db = get_db(db_path)
+    with user_errors():
+        ids = _ids_or_collection(db, ids, collection)
+        set_status(db, ids, status)
+    click.echo(f"{status} {plural(len(set(ids)), 'item')}")
+
+
+@items.command(name="approve")
+@click.argument("ids", metavar="ID...", type=int, nargs=-1)
+@click.option("--collection", help="Every item in this collection")
+@db_option
+def items_approve(ids, collection, db_path):
+    """Approve items (by id, or every item in a collection)."""
+    _set_status(db_path, ids, collection, "approved")
+
+
+@items.command(name="reject")
+@click.argument("ids", metavar="ID...", type=int, nargs=-1)
+@click.option("--collection", help="Every item in this collection")
+@db_option
+def items_reject(ids, collection, db_path):
+    """Reject items (they stay in the database, out of searches and exports)."""
+    _set_status(db_path, ids, collection, "rejected")
+
+
+@items.command(name="edit")
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--text", help="The edited text (the verbatim original is kept)")
+@click.option("--kind", type=click.Choice(["quote", "tip"]), help="Change the kind")
+@click.option("--revert", is_flag=True, help="Drop the edit and go back to the verbatim text")
+@db_option
+def items_edit(item_id, text, kind, revert, db_path):
+    """Edit an item's text or kind; the verbatim text stays alongside."""
+    from .review import edit_item, fetch_items
+
+    if text is None and kind is None and not revert:
+        raise click.UsageError("give --text, --kind or --revert")
+    db = get_db(db_path)
+    with user_errors():
+        if revert:
+            text = fetch_items(db, [item_id])[0]["text"]
+        row = edit_item(db, item_id, text=text, kind=kind)
+    edited = "edited" if row["edited_text"] is not None else "verbatim"
+    click.echo(f"item {item_id}: {row['kind']}, {edited} text")
+
+
+@items.command(name="show")
+@click.argument("item_id", metavar="ID", type=int)
+@db_option
+@output_options
+def items_show(item_id, db_path, fmt):
+    """Show every field of an item (the edited and the verbatim text)."""
+    from .export import select_items
+    from .review import fetch_items
+
+    db = get_db(db_path)
+    with user_errors():
+        fetch_items(db, [item_id])
+        _, rows = select_items(db, statuses=["all"], ids=[item_id])
+        row = next(rows)
+    if fmt in (None, "table"):
+        print_rows(({"field": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else v}
+                    for k, v in row.items()), fmt)
+    else:
+        print_rows([row], fmt)
+
+
+@cli.group()
+def collections():
+    """Curate named, ordered collections of items for export."""
+
+
+@collections.command(name="create")
+@click.argument("name")
+@click.option("--description", help="What the collection is for (shown in exports)")
+@db_option
+def collections_create(name, description, db_path):
+    """Create an empty collection."""
+    from .collections import save_collection
+
+    db = get_db(db_path)
+    with user_errors():
+        save_collection(db, name, description)
+    click.echo(f"created collection {name}")
+
+
+@collections.command(name="add")
+@click.argument("name")
+@click.argument("ids", metavar="[ID]...", type=int, nargs=-1)
+@click.option("--search", "query", help="Add every item matching this search")
+@item_filter_options(["quote", "tip"])
+@quote_option
+@db_option
+def collections_add(name, ids, query, quote, db_path, **filters):
+    """Add items by id, or every item matching --search and the filters.
+
+    \b
+    Examples:
+        podpipe collections add customer-tips 12 15 19
+        podpipe collections add customer-tips --search customers --kind tip --role "product manager"
+    """
+    from .collections import add_items, get_collection
+    from .search import matching_item_ids, quote_query
+
+    options = item_filters(**filters)
+    db = get_db(db_path)
+    with user_errors():
+        get_collection(db, name)
+        ids = list(ids)
+        if query or any(v for v in options.values()):
+            ids += matching_item_ids(db, quote_query(query) if quote and query else query, **options)
+        elif not ids:
+            raise click.UsageError("give item ids, or --search QUERY and/or filters")
+        added, already = add_items(db, name, ids)
+    click.echo(f"added {plural(added, 'item')} to {name}" + (f" ({already} already there)" if already else ""))
+
+
+@collections.command(name="remove")
+@click.argument("name")
+@click.argument("ids", metavar="ID...", type=int, nargs=-1, required=True)
+@db_option
+def collections_remove(name, ids, db_path):
+    """Take items out of a collection (the items themselves stay)."""
+    from .collections import remove_items
+
+    db = get_db(db_path)
+    with user_errors():
+        n = remove_items(db, name, ids)
+    click.echo(f"removed {plural(n, 'item')} from {name}")
+
+
+@collections.command(name="move")
+@click.argument("name")
+@click.argument("item_id", metavar="ID", type=int)
+@click.argument("position", type=click.IntRange(min=1))
+@db_option
+def collections_move(name, item_id, position, db_path):
+    """Move an item to POSITION (1 is first) in a collection."""
+    from .collections import move_item
+
+    db = get_db(db_path)
+    with user_errors():
+        position = move_item(db, name, item_id, position)
+    click.echo(f"moved item {item_id} to position {position} in {name}")
+
+
+@collections.command(name="note")
+@click.argument("name")
+@click.argument("item_id", metavar="ID", type=int)
+@click.argument("note")
+@db_option
+def collections_note(name, item_id, note, db_path):
+    """Attach a note to an item in a collection ('' removes it)."""
+    from .collections import set_note
+
+    db = get_db(db_path)
+    with user_errors():
+        set_note(db, name, item_id, note)
+    click.echo(f"{'noted' if note else 'removed the note on'} item {item_id} in {name}")
+
+
+@collections.command(name="list")
+@db_option
+@output_options
+def collections_list(db_path, fmt):
+    """List collections with their item counts."""
+    from .collections import fetch_collections
+
+    db = get_db(db_path)
+    print_rows(fetch_collections(db), fmt, columns=["name", "description", "items", "created"])
+
+
+@collections.command(name="show")
+@click.argument("name")
+@db_option
+@output_options
+def collections_show(name, db_path, fmt):
+    """List a collection's items in order (every status)."""
+    from .export import select_items
+
+    db = get_db(db_path)
+    with user_errors():
+        _, rows = select_items(db, collection=name, statuses=["all"])
+    columns = ["position", "id", "kind", "status", "person", "episode_title", "timestamp", "text", "note"]
+    print_rows(rows, fmt, columns=columns if fmt in (None, "table") else None)
+
+
+@collections.command(name="delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation")
+@db_option
+def collections_delete(name, yes, db_path):
+    """Delete a collection (its items stay in the database)."""
+    from .collections import delete_collection, get_collection
+
+    db = get_db(db_path)
+    with user_errors():
+        get_collection(db, name)
+        if not yes:
+            click.confirm(f"Delete collection {name}?", abort=True)
+        n = delete_collection(db, name)
+    click.echo(f"deleted collection {name} ({plural(n, 'item')}; the items stay)")
+
+
+@cli.command(name="export")
+@click.argument("collection", required=False)
+@click.option("--search", "query", help="Only items matching this full-text search")
+@item_filter_options(["quote", "tip"])
+@quote_option
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "csv", "json", "jsonl", "readwise"]),
+              help="Output format (default: from the -o suffix, else md)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout")
+@db_option
+def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
+    """Export a collection, a search, or every item except rejected ones.
+
+    \b
+    Formats: md (YAML front matter, grouped by person, cited), html (one
+    self-contained page), csv, json, jsonl (every field), readwise (Readwise CSV).
+    \b
+    Examples:
+        podpipe export customer-tips --format md -o customer-tips.md
+        podpipe export --search "product market fit" --status approved --format html -o pmf.html
+        podpipe export --format jsonl > items.jsonl
+    """
+    from .export import export_items, format_for
+
+    fmt = format_for(output, fmt)
+    db = get_db(db_path)
+    with user_errors():
+        n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
+                         query=quote_query_if(query, quote), **item_filters(**filters))
+    if output:
+        click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
+
+
+def quote_query_if(query, quote):
+    from .search import quote_query
+
+    return quote_query(query) if quote and query else query
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open a browser")
+@click.option("--print-metadata", is_flag=True,
+              help="Print the Datasette metadata JSON and exit (for 'datasette DB -m metadata.json')")
+@db_option
+def serve(host, port, open_browser, print_metadata, db_path):
+    """Browse, search and facet the database in Datasette (pip install 'podpipe[datasette]')."""
+    import json
+
+    from .datasette_metadata import metadata_for
+
+    path = db_path_of(db_path)
+    meta = metadata_for(path)
+    if print_metadata:
+        click.echo(json.dumps(meta, indent=2))
+        return
+    try:
+        import uvicorn
+        from datasette.app import Datasette
+    except ImportError:
+        raise ConfigProblem("Datasette is not installed: pip install 'podpipe[datasette]'") from None
+    get_db(db_path)  # migrations and views first, so Datasette sees the whole schema
+    url = f"http://{host}:{port}/"
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    click.echo(f"Datasette on {url} (Ctrl-C to stop)", err=True)
+    # in this process, as 'datasette serve' does it: no child left behind on Ctrl-C
+    uvicorn.run(Datasette([str(path)], metadata=meta).app(), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

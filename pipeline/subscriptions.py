@@ -22,14 +22,20 @@ def remove_feed(db, feed):
     """Delete a feed with its episodes and everything hanging off them."""
     with db.atomic():
         ids = [r[0] for r in db.execute("select id from episodes where feed_id = ?", [feed["id"]])]
-        for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites"):
+        db.execute("delete from voiceprints where feed_id = ?", [feed["id"]])
+        db.execute("delete from item_topics where item_id in (select id from items where episode_id in "
+                   "(select id from episodes where feed_id = ?))", [feed["id"]])
+        db.execute("delete from collection_items where item_id in (select id from items where episode_id in "
+                   "(select id from episodes where feed_id = ?))", [feed["id"]])
+        db.execute("delete from items where episode_id in (select id from episodes where feed_id = ?)", [feed["id"]])
+        for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites", "speaker_labels",
+                      "person_matches"):
             db.execute(f"delete from {table} where episode_id in "
                        "(select id from episodes where feed_id = ?)", [feed["id"]])
-        if "transcripts" in db.table_names():
-            db.execute("delete from segments where transcript_id in (select t.id from transcripts t "
-                       "join episodes e on e.id = t.episode_id where e.feed_id = ?)", [feed["id"]])
-            db.execute("delete from transcripts where episode_id in "
-                       "(select id from episodes where feed_id = ?)", [feed["id"]])
+        db.execute("delete from segments where transcript_id in (select t.id from transcripts t "
+                   "join episodes e on e.id = t.episode_id where e.feed_id = ?)", [feed["id"]])
+        db.execute("delete from transcripts where episode_id in "
+                   "(select id from episodes where feed_id = ?)", [feed["id"]])
         db.execute("delete from episodes where feed_id = ?", [feed["id"]])
         db.execute("delete from feeds where id = ?", [feed["id"]])
     return len(ids)

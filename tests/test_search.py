@@ -235,23 +235,6 @@ def test_query_errors(fixture_db, db_path, tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
-RESEARCH_COMMANDS = [["search"], ["query"], ["review"], ["items", "approve"], ["items", "reject"], ["items", "edit"],
-                     ["items", "show"], ["collections", "create"], ["collections", "add"], ["collections", "remove"],
-                     ["collections", "move"], ["collections", "note"], ["collections", "list"],
-                     ["collections", "show"], ["collections", "delete"], ["export"], ["serve"]]
-
-
-@pytest.mark.parametrize("command", RESEARCH_COMMANDS, ids=" ".join)
-def test_commands_have_help_and_docs(command):
-    from conftest import ROOT
-
-    result = CliRunner().invoke(cli, [*command, "--help"])
-    assert result.exit_code == 0
-    summary = result.output.split("\n\n")[1].strip()
-    assert summary and not summary.startswith("Options")
-    assert f"podpipe {' '.join(command)}" in (ROOT / "docs" / "research.md").read_text()
-
-
 def test_topics_are_the_extractors_taxonomy():
     from pipeline.extract import TOPICS as EXTRACTOR_TOPICS
     from pipeline.search import TOPICS
