@@ -162,3 +162,29 @@ def test_ctrl_c_stops_cleanly(workdir):
     proc = podpipe_run(workdir, "--force-whisper")
     assert proc.wait(300) == 0
     assert db["transcripts"].count == 3
+
+
+def test_unwritable_folders_give_a_clear_error_and_nothing_half_written(tmp_path, monkeypatch):
+    """A file where a folder should be stands in for a folder we may not write
+    (we run as root, so permissions alone would not stop us)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(DEMO, tmp_path / "demo")
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", "demo/feed.xml", "--stages", "ingest,download", "--silent",
+                                 "--audio-dir", "blocked/audio"])
+    assert result.exit_code == 1
+    assert "failed: episode 1: cannot write: Not a directory" in result.output
+    assert "Traceback" not in result.output
+    db = open_db(tmp_path / "db" / "podpipe.db")
+    assert {r["status"] for r in db.query("select status from episodes")} == {"failed"}
+    # with a folder we can write, the next run does the work
+    result = runner.invoke(cli, ["run", "--stages", "download", "--silent"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["run", "--stages", "transcribe", "--silent", "--episode", "1",
+                                 "--transcripts-dir", "blocked/t"])
+    assert result.exit_code == 1
+    assert "cannot write transcript files" in result.output
+    assert db["transcripts"].count == 0 and db["segments"].count == 0
+    result = runner.invoke(cli, ["backup", "blocked/copy.db"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
