@@ -2,6 +2,7 @@
 library and prints. The work lives in the stage modules."""
 import contextlib
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -27,6 +28,10 @@ class Podpipe(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # the reader went away (podpipe export | head): stop quietly, as cat does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except sqlite3.DatabaseError as exc:
             raise click.ClickException(f"database error: {exc}") from None
         except OSError as exc:

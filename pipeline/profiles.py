@@ -51,6 +51,14 @@ def role_id_for(db, name):
     return row[0] if row else save_role(db, {"name": name})
 
 
+def role_for_title(db, title):
+    """The role a job title belongs to: a known role named inside it (a "Senior
+    Product Manager" is a Product Manager), else a role of that title."""
+    known = [(r["name"], r["id"]) for r in db.query("select id, name from roles")]
+    inside = [(len(name), rid) for name, rid in known if re.search(rf"\b{re.escape(name)}\b", title, re.I)]
+    return max(inside)[1] if inside else role_id_for(db, title)
+
+
 def save_profile_item(db, person_id, slug, kind, text):
     """A quote or tip from a profile page, stored once."""
     key = dedup_key(f"profile:{slug}", text)
@@ -225,12 +233,14 @@ def profile(db, name):
     return {"person": person, "role": role, "items": items, "episodes": episodes}
 
 
-INTRO = re.compile(r"^(?P<name>[^.,]+?) is (?:an? |the )?(?P<title>[^.,]+?) (?:at|for|of) (?P<org>[^,.]+)")
+# "Corie Miller is Product Manager at X" or "Corie Miller, Product Manager at X"
+INTRO = re.compile(r"^(?P<name>[^.,]+?)(?:,| is) (?:an? |the )?(?P<title>[^.,]+?) (?:at|for|of) (?P<org>[^,.]+)")
 
 
 def fill_from_description(db, episode):
-    """Feeds often say who the guest is ("Corie Miller is Product Manager at X"):
-    fill a guest's empty title, organization and role from that."""
+    """Feeds often say who the guest is ("Corie Miller is Product Manager at X",
+    "Corie Miller, Product Manager at X, on ..."): fill a guest's empty title,
+    organization and role from that."""
     for person in db.query("select p.* from episode_people ep join people p on p.id = ep.person_id "
                            "where ep.episode_id = ? and ep.role = 'guest'", [episode["id"]]):
         if person["role_id"] and person["title"]:
@@ -242,7 +252,7 @@ def fill_from_description(db, episode):
 
                 fields = {"title": person["title"] or m["title"].strip(),
                           "organization": person["organization"] or m["org"].strip()}
-                fields["role_id"] = person["role_id"] or role_id_for(db, normalize_role_name(fields["title"]))
+                fields["role_id"] = person["role_id"] or role_for_title(db, normalize_role_name(fields["title"]))
                 db["people"].update(person["id"], fields)
                 break
 

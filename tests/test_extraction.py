@@ -163,3 +163,25 @@ def test_demo_profile_show_after_run(tmp_path, monkeypatch):
     assert "— Customers and the business, with Corie Miller (2025-03-04) [00:" in out  # and from her episode
     result = runner.invoke(cli, ["profiles", "show", "Nobody Here"])
     assert result.exit_code == 1 and "no person named 'Nobody Here'" in result.output
+
+
+def test_guest_title_and_role_from_the_episode_description(db):
+    from pipeline.profiles import fill_from_description, save_role
+    from pipeline.people import save_person
+
+    save_role(db, {"name": "Product Manager"})
+    feed = db["feeds"].insert({"url": "x"}).last_pk
+    episode = db["episodes"].insert({"feed_id": feed, "guid": "g", "description":
+                                     "Priya Raman, Technical Product Manager at Relaykit, a developer platform, "
+                                     "on trust. Daniel Okoro is Product Lead at Ledgerline."}).last_pk
+    for name in ("Priya Raman", "Daniel Okoro"):
+        db["episode_people"].insert({"episode_id": episode, "person_id": save_person(db, {"name": name}),
+                                     "role": "guest"})
+    fill_from_description(db, db["episodes"].get(episode))
+    rows = list(db.query("select p.name, p.title, p.organization, r.name as role from people p "
+                         "join roles r on r.id = p.role_id order by p.name"))
+    assert rows == [
+        {"name": "Daniel Okoro", "title": "Product Lead", "organization": "Ledgerline", "role": "Product Lead"},
+        {"name": "Priya Raman", "title": "Technical Product Manager", "organization": "Relaykit",
+         "role": "Product Manager"},
+    ]
