@@ -1,5 +1,7 @@
-"""Printing rows: a table on a terminal, or --json, --nl (JSON Lines), --csv."""
+"""Printing rows: a table on a terminal (JSON Lines when piped), or -t, --json,
+--nl (JSON Lines), --csv."""
 import csv
+import functools
 import json
 import sys
 
@@ -7,7 +9,17 @@ import click
 
 
 def output_options(fn):
-    """The shared --json/--nl/--csv options for commands that print rows."""
+    """The shared -t/--json/--nl/--csv options for commands that print rows.
+
+    Without one: a table on a terminal, JSON Lines when piped to a program.
+    """
+    command = fn
+
+    @functools.wraps(command)
+    def with_default(*args, fmt=None, **kwargs):
+        return command(*args, fmt=fmt or ("table" if sys.stdout.isatty() else "nl"), **kwargs)
+
+    fn = with_default
     for decorator in reversed([
         click.option("fmt", "--json", flag_value="json", help="Output a JSON array"),
         click.option("fmt", "--nl", flag_value="nl", help="Output JSON Lines, one object a line"),

@@ -34,7 +34,7 @@ def test_collection_lifecycle(fixture_db, db_path):
     assert run(db_path, "collections", "note", "best", "1", "Use, as the \"opener\"").output == \
         "noted item 1 in best\n"
     assert members(fixture_db) == [(2, 1, None), (1, 2, 'Use, as the "opener"'), (3, 3, None)]
-    result = run(db_path, "collections", "show", "best")
+    result = run(db_path, "collections", "show", "best", "-t")
     assert result.output == (
         "position  id  kind   status    person        episode_title          timestamp  text"
         "                                               note\n"

@@ -298,7 +298,7 @@ def test_an_editors_correction_survives_a_rerun(db, db_path, monkeypatch, tmp_pa
     save_whisper_transcript(db, episode, out, rows, tmp_path)
 
     runner = CliRunner()
-    result = runner.invoke(cli, ["--db", str(db_path), "speakers", "1"])
+    result = runner.invoke(cli, ["--db", str(db_path), "speakers", "1", "-t"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[2:] == [
         "SPEAKER_0  Sam Okafor    0.992       intro-cue+questions+talk-time            4.5"

@@ -154,5 +154,5 @@ def test_items_show(fixture_db, db_path):
     result = run(db_path, "items", "show", "5", "--nl")
     assert result.exit_code == 0
     assert '"text": "Tricky quotes.", "original_text": "Tricky \\"quotes\\", commas,\\nnewlines' in result.output
-    table = run(db_path, "items", "show", "5").output
+    table = run(db_path, "items", "show", "5", "-t").output
     assert "topics             customers\n" in table

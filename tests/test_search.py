@@ -23,7 +23,7 @@ def ids(rows):
 
 
 def test_search_table_has_snippet_speaker_role_episode_and_time(fixture_db, db_path):
-    result = run(db_path, "search", "customers")
+    result = run(db_path, "search", "customers", "-t")
     assert result.exit_code == 0
     assert result.output == (
         "id  kind  speaker       role             episode          time   snippet\n"
@@ -125,7 +125,7 @@ def test_bad_filters_are_clear_errors(fixture_db, filters, message):
 
 
 def test_segment_search(fixture_db, db_path):
-    result = run(db_path, "search", "customer", "--kind", "segment", "--person", "corie")
+    result = run(db_path, "search", "customer", "--kind", "segment", "--person", "corie", "-t")
     assert result.exit_code == 0
     assert result.output == (
         "id  kind     speaker       role             episode          time   snippet\n"
@@ -191,7 +191,7 @@ def test_limit_and_output_formats(fixture_db, db_path):
 
 def test_query_prints_rows(fixture_db, db_path):
     result = run(db_path, "query", "select id, kind, person, role from items_full where kind = :k order by id",
-                 "-p", "k", "quote")
+                 "-p", "k", "quote", "-t")
     assert result.exit_code == 0
     assert result.output == (
         "id  kind   person        role\n"
