@@ -1,17 +1,22 @@
-"""Crash safety: run `podpipe run` on the dev corpus, kill it with SIGKILL at
-random points N times, let a last run finish, and compare the database with a
-clean run (same rows, nothing lost, nothing twice, no temp files left).
+"""Crash safety: run `podpipe run` on the dev corpus and kill it with SIGKILL
+at a random point, then let a second run finish and compare the database with
+a clean run (same rows, nothing lost, nothing twice, no temp files left).
+Each of the N trials starts from an empty folder, so every kill lands at a
+different point of a fresh run; with --chain the kills instead follow each
+other on one database before the final run.
 
-    .venv/bin/python bench/kill_resume.py [-n 20] [--whisper] [--seed 1]
+    .venv/bin/python bench/kill_resume.py [-n 20] [--whisper] [--chain] [--seed 1]
 
 --whisper leaves the publisher transcripts out of the feed, so every episode
-is transcribed (with tiny.en) and kills land during transcription too.
+is transcribed (tiny.en, with --diarize when the extra is installed) and kills
+land during transcription and diarization too.
 """
 import argparse
 import functools
 import http.server
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,10 +45,19 @@ def serve(folder):
     return server
 
 
-def run(workdir, feed_url):
+def run(workdir, feed_url, extra=()):
     return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", feed_url, "--model", "tiny.en",
-                             "--silent"], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             "--silent", *extra], cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def finish(workdir, feed, extra):
+    proc = run(workdir, feed, extra)
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    db = open_db(workdir / "db" / "podpipe.db")
+    leftovers = [str(p) for p in workdir.rglob("*") if p.name.endswith((".part", ".tmp", ".part.url"))]
+    runs = [r["status"] for r in db.query("select status from runs")]
+    return content_summary(db), leftovers, runs
 
 
 def main():
@@ -51,6 +65,7 @@ def main():
     ap.add_argument("-n", type=int, default=20, help="how many runs to kill")
     ap.add_argument("--whisper", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--chain", action="store_true", help="kill one database again and again, then finish")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="podpipe-kill-"))
@@ -62,45 +77,47 @@ def main():
                    check=True, capture_output=True)
     feed = base + "feed.xml"
 
+    extra = []
+    if args.whisper:
+        from pipeline.diarize import available
+        extra = ["--diarize"] if available() else []
     clean = tmp / "clean"
     clean.mkdir()
     t = time.perf_counter()
-    proc = run(clean, feed)
-    assert proc.wait() == 0, proc.stderr.read().decode()
+    expected, _, _ = finish(clean, feed, extra)
     clean_seconds = time.perf_counter() - t
-    expected = content_summary(open_db(clean / "db" / "podpipe.db"))
 
+    killed, failures, leftovers_total, still_running = 0, 0, 0, 0
     work = tmp / "killed"
-    work.mkdir()
-    finished_early = 0
-    for _ in range(args.n):
-        proc = run(work, feed)
+    for trial in range(args.n):
+        if not args.chain:
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(exist_ok=True)
+        proc = run(work, feed, extra)
         time.sleep(rng.uniform(0, clean_seconds))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-        else:
-            finished_early += 1
+            killed += 1
         proc.wait()
-    proc = run(work, feed)
-    assert proc.wait() == 0, proc.stderr.read().decode()
-    got = content_summary(open_db(work / "db" / "podpipe.db"))
-    leftovers = [str(p) for p in work.rglob("*") if p.name.endswith((".part", ".tmp"))]
-    runs = [r["status"] for r in open_db(work / "db" / "podpipe.db").query("select status from runs")]
-    same = got == expected
+        if args.chain and trial < args.n - 1:
+            continue
+        got, leftovers, runs = finish(work, feed, extra)
+        leftovers_total += len(leftovers)
+        still_running += runs.count("running")
+        if got != expected:
+            failures += 1
+            for key in expected:
+                if expected[key] != got[key]:
+                    print(f"trial {trial}: {key} differs:\n  expected {expected[key]!r}\n  got      {got[key]!r}")
     print(f"clean run: {clean_seconds:.1f} s; {len(expected['episodes'])} episodes, "
-          f"{sum(n for _, n, _ in expected['segments'])} segments, {len(expected['items'])} items")
-    print(f"killed {args.n - finished_early} of {args.n} runs with SIGKILL at random points "
-          f"({finished_early} finished before the kill)")
-    print(f"after a final run: database {'identical to' if same else 'DIFFERENT from'} the clean run; "
-          f"duplicates: {got['duplicate_items']} items, {got['duplicate_segments']} segments; "
-          f"temp files left: {len(leftovers)}; runs: {runs.count('interrupted')} interrupted, "
-          f"{runs.count('running')} still 'running'")
-    if not same:
-        for key in expected:
-            if expected[key] != got[key]:
-                print(f"  {key}: expected {expected[key]!r}\n  {' ' * len(key)}  got      {got[key]!r}")
+          f"{sum(n for _, n, _ in expected['segments'])} segments, {len(expected['items'])} items"
+          f"{' (Whisper' + (' + diarization' if extra else '') + ')' if args.whisper else ' (publisher transcripts)'}")
+    checks = 1 if args.chain else args.n
+    print(f"{args.n} runs, {killed} killed with SIGKILL at a random point (the rest finished first); "
+          f"{checks - failures} of {checks} recoveries identical to the clean run; "
+          f"temp files left: {leftovers_total}; runs left 'running': {still_running}")
     server.shutdown()
-    return 0 if same and not leftovers else 1
+    return 0 if not failures and not leftovers_total and not still_running else 1
 
 
 if __name__ == "__main__":
