@@ -26,7 +26,7 @@ TOPICS = (
     "competitive analysis", "stakeholder communication", "engineering and technical skills",
     "design and prototyping", "career and getting into product", "leadership",
 )
-RANK_WINDOW = 10_000
+RANK_WINDOW = 5_000
 HIGHLIGHT = ("[", "]")
 SNIPPET_TOKENS = 12
 # Snippets for the results only, in one pass of the index over the rowid range they
