@@ -118,6 +118,10 @@ def _parse_xml(content):
         raise FeedError(f"not well-formed XML: {exc}") from None
 
 
+def _absolute(base, url):
+    return urljoin(base, url.strip()) if url else None
+
+
 def _local(tag):
     return tag.rsplit("}", 1)[-1]
 
@@ -227,7 +231,10 @@ def parse_feed(content, base_url):
     if channel is None:
         raise FeedError("not a podcast feed (RSS without a <channel>)")
 
-    parsed = feedparser.parse(content, response_headers={"content-location": base_url})
+    # We never render feed HTML (exports escape it) and resolve the links we keep
+    # ourselves, so feedparser's sanitiser and URI rewriting would only cost time
+    # (about a third of its run on a 5,000-item feed).
+    parsed = feedparser.parse(content, resolve_relative_uris=False, sanitize_html=False)
     if parsed.bozo and not parsed.entries and not parsed.feed:
         raise FeedError(f"feedparser could not read it: {parsed.bozo_exception}")
     f = parsed.feed
@@ -236,7 +243,8 @@ def parse_feed(content, base_url):
     feed = {
         "title": f.get("title"), "author": f.get("author") or f.get("itunes_author"),
         "description": f.get("subtitle") or f.get("description"),
-        "image": (f.get("image") or {}).get("href"), "link": f.get("link"),
+        "image": _absolute(base_url, (f.get("image") or {}).get("href")),
+        "link": _absolute(base_url, f.get("link")),
         "language": f.get("language"), "podcast_guid": _text(pguid[0]) if pguid else None,
     }
     next_url = None
@@ -252,17 +260,18 @@ def parse_feed(content, base_url):
         extras = _item_extras(item, base_url, channel_people)
         # the guid as written: feedparser resolves a guid that looks relative into a URL
         raw_guid = _text(item.find("guid")) or _text(item.find(f"{{{ATOM_NS}}}id"))
-        guid = (raw_guid or extras["enclosure_url"] or entry.get("link")
+        link = _absolute(base_url, entry.get("link"))
+        guid = (raw_guid or extras["enclosure_url"] or link
                 or hashlib.sha256((entry.get("title", "") + entry.get("published", "")).encode()).hexdigest())
         episodes.append({
             "guid": guid.strip(), "title": entry.get("title"),
-            "description": entry.get("summary"), "link": entry.get("link"),
+            "description": entry.get("summary"), "link": link,
             "published": _iso(entry.get("published_parsed") or entry.get("updated_parsed")),
             "duration_s": parse_duration(entry.get("itunes_duration")),
             "season": _int(entry.get("itunes_season")), "episode": _int(entry.get("itunes_episode")),
             "episode_type": entry.get("itunes_episodetype"),
             "explicit": _explicit(_text(item.find(f"{{{ITUNES_NS}}}explicit")) or None),
-            "image": (entry.get("image") or {}).get("href"),
+            "image": _absolute(base_url, (entry.get("image") or {}).get("href")),
             **extras,
         })
     return {"feed": feed, "episodes": episodes, "next": next_url}
