@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -25,6 +26,9 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 MAX_PAGES = 50
 log = logging.getLogger("podpipe.ingest")
 MAX_FEED_BYTES = 50 * 1024 * 1024
+# A read timeout alone lets a server that trickles a byte at a time hold us for
+# ever; no feed needs more than this for its whole body.
+FEED_DEADLINE_S = 120.0
 
 
 class FeedError(Exception):
@@ -46,7 +50,7 @@ def base_url_for(location):
     return path.resolve().as_uri() if path is not None else location
 
 
-def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=None):
+def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=None, deadline=None):
     """Fetch feed bytes. Returns (content or None when not modified, etag, last_modified,
     url): url is where the content came from after redirects, the base for its links.
 
@@ -82,10 +86,14 @@ def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=N
                     raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
                 if response.status_code < 400 and response.status_code != 304:
                     body = bytearray()
+                    limit = deadline or FEED_DEADLINE_S
+                    started = time.monotonic()
                     for chunk in response.iter_bytes():
                         body += chunk
                         if len(body) > MAX_FEED_BYTES:
                             raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
+                        if time.monotonic() - started > limit:
+                            raise FeedError(f"the server took more than {limit:.0f} s to send the feed")
                     response._content = bytes(body)
             finally:
                 response.close()

@@ -633,3 +633,13 @@ def test_audio_fault(server, db, client, tmp_path, speech_mp3, make, download_er
     assert len(server.requests("/e1.mp3")) == 1
     assert transcribe(db, model="tiny.en", transcripts_dir=out, beam_size=1)["transcribed"] == 0
     no_duplicates(db)
+
+
+def test_a_feed_that_trickles_hits_the_deadline(raw_server, db):
+    """A byte at a time, each inside the read timeout: the whole fetch has a deadline."""
+    from pipeline.feeds import fetch_feed
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+    server = raw_server(lambda r: [head] + [b"<"] * 20, connections=1)
+    with pytest.raises(FeedError, match="took more than 1 s"):
+        fetch_feed(server.url + "feed.xml", deadline=1.0, policy=RetryPolicy(attempts=1))
