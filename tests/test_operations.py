@@ -188,3 +188,18 @@ def test_unwritable_folders_give_a_clear_error_and_nothing_half_written(tmp_path
     assert db["transcripts"].count == 0 and db["segments"].count == 0
     result = runner.invoke(cli, ["backup", "blocked/copy.db"])
     assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_run_since_skips_older_episodes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(DEMO, tmp_path / "demo")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", "demo/feed.xml", "--stages", "ingest,download", "--silent",
+                                 "--since", "2025-03-05"])
+    assert result.exit_code == 0, result.output
+    db = open_db(tmp_path / "db" / "podpipe.db")
+    downloaded = [r["published"][:10] for r in db.query("select published from episodes "
+                                                        "where audio_path is not null order by published")]
+    assert downloaded and all(d >= "2025-03-05" for d in downloaded)
+    assert db.execute("select count(*) from episodes where published < '2025-03-05' "
+                      "and audio_path is null").fetchone()[0] >= 1
