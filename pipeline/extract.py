@@ -11,14 +11,16 @@ Each sentence gets a tip score and a quote score from weighted features (see
 travel with every item so a researcher can see why it was picked. Real speech
 leans on context ("And so just make those fast."), so openers, unexplained
 pronouns, names, cut-off sentences and story-telling lower a score; the stored
-text is never trimmed. A long episode keeps only its best ``max_items(duration)``
+text is never trimmed. The speaker's previous sentence counts too: a command
+after "for example" or "I told him", or inside a quotation opened earlier, is part of
+a story, and a command is never a quote. A long episode keeps only its best ``max_items(duration)``
 tips and as many quotes.
 """
 import functools
 import math
 import re
 
-EXTRACTOR_VERSION = "rules-2"
+EXTRACTOR_VERSION = "rules-3"
 
 TIP_THRESHOLD = 0.5
 QUOTE_THRESHOLD = 0.55
@@ -188,6 +190,18 @@ NOT_ADVICE = re.compile(r"\b(?:you (?:should|would|need to|have to) (?:always |a
 ENUMERATION = re.compile(r"^(?:the )?(?:first|second|third|fourth|next|last|other|final) (?:\w+ )?(?:is|are|one)\b|"
                          r"^(?:one|two|three|another one) (?:is|of them)\b|^(?:one|two|three|first|second|third)\s*[,:]",
                          re.I)
+# Context from the speaker's previous sentence. A command right after "I told him", "imagine"
+# or "for example" is usually part of a story ("If you recall back in 2020, that was a huge
+# thing. Buy gift cards at the restaurant you like ..."), not advice to the listener.
+STORY_CUE = re.compile(r"\b(?:i|he|she|they|we) (?:told|said|asked|was like|were like)\b|"
+                       r"\b(?:i remember|remember when|for example|for instance|imagine|if you recall|"
+                       r"back in (?:the )?(?:\d|day)|one time)\b", re.I)
+# a demonstrative pointing back at something said before: "that energy", "at this point", "those things"
+REFERS_BACK = re.compile(r"\b(?:at|by|from|to) (?:this|that) (?:point|stage|time|moment)\b|"
+                         r"\b(?:in|of|on|with|about|for|from|beyond|into|by|to|take|taking|have|had|has|all|"
+                         r"is|are|was) (?:that|those|these|this|such) (?!is\b|was\b|are\b|were\b|"
+                         r"you\b|we\b|i\b|they\b|it\b|the\b|a\b|an\b|if\b|when\b|how\b|what\b|"
+                         r"people\b|one\b|ones\b|way\b)[a-z]+", re.I)
 ACRONYM = re.compile(r"^[A-Z0-9]{2,}s?$")
 # transcripts label voices they could not name "Speaker 3": a sponsor, a producer, never the guest we know
 UNNAMED_SPEAKER = re.compile(r"^(?:speaker|spk|unknown|voice|participant)[\s_-]*\d*$", re.I)
@@ -201,6 +215,7 @@ TIP_WEIGHTS = {
     "domain": 0.3, "too_long": -1.5, "object_me": -2.5, "reported_speech": -1.5,
     "opener": -0.6, "openers": -1.1, "anaphora": -0.5, "first_person_aside": -1.0, "not_advice": -1.5,
     "short": -0.5, "terse": -0.3, "no_topic": -0.3, "proper_nouns": -0.6, "hedge": -0.4, "question_like": -4.0, "trailing_off": -1.0, "cut_off": -2.5,
+    "story_context": -2.0, "in_quotation": -3.0,
 }
 QUOTE_WEIGHTS = {
     "bias": -2.0, "generic_subject": 1.6, "generic_you": 0.8, "framed": 0.4, "present_tense": 0.8,
@@ -213,6 +228,7 @@ QUOTE_WEIGHTS = {
     "far_too_long": -1.5, "third_person": -1.0,
     "opener": -0.6, "anaphora": -0.7, "short": -0.6, "no_topic": -0.3, "proper_subject": -1.6, "fragment": -2.0,
     "let_us": -3.0, "imperative_form": -1.0, "reported_speech": -1.0, "trailing_off": -1.0, "cut_off": -2.5,
+    "refers_back": -1.2, "in_quotation": -3.0,
 }
 
 
@@ -362,14 +378,17 @@ def _subject_kind(clause_words, clause_text):
     return "other"
 
 
-def classify_sentence(text, proper_nouns=None):
+def classify_sentence(text, proper_nouns=None, context=None):
     """Classify one sentence as a tip, a quote or neither.
 
     proper_nouns: optional lower-case words known to be names in this episode (see
     ``episode_proper_nouns``); a statement about a named company or person is rarely
     quotable outside its episode. Returns {"kind", "score" (0..1), "features"};
-    features name the rules that fired.
+    features name the rules that fired. context: optional {"prev": the same speaker's
+    previous sentence or None, "in_quotation": whether the sentence sits inside a
+    quotation opened earlier}, as ``extract_items`` passes it.
     """
+    context = context or {}
     raw = (text or "").strip()
     core = _strip_fillers(raw)
     words = _words(core)
@@ -401,6 +420,8 @@ def classify_sentence(text, proper_nouns=None):
 
     # tips
     imp = _is_imperative(words)
+    if not imp and n > 2 and words[1] in {"yourself", "yourselves"} and words[0] not in FIRST_PERSON | {"you"}:
+        imp = "imperative"  # "Immerse yourself, find someone who has the problem ..."
     if imp:
         tip_f.append(imp)
     else:
@@ -461,6 +482,13 @@ def classify_sentence(text, proper_nouns=None):
     if words[0] in {"do", "does", "did", "don't"} and len(words) > 1 and \
             words[1] in {"you", "we", "i", "they", "people", "it", "that"}:
         tip_f.append("question_like")  # "Do you think ..." with the question mark lost
+    prev = context.get("prev")
+    commanding = bool(imp) or "conditional_imperative" in tip_f
+    # only an explicit cue: plain past tense before a command is often the story a lesson comes from
+    if prev and commanding and STORY_CUE.search(prev):
+        tip_f.append("story_context")
+    if context.get("in_quotation"):
+        tip_f.append("in_quotation")
     tip_x = sum(TIP_WEIGHTS[f] for f in tip_f) + TIP_WEIGHTS["bias"] + TIP_WEIGHTS["domain"] * min(domain, 3)
     tip_p = _sigmoid(tip_x)
 
@@ -560,6 +588,10 @@ def classify_sentence(text, proper_nouns=None):
     if not any(_is_verb(w) for w in head[1:]) and not any(_is_verb(w) for w in clause_words[1:]) or \
             (not frame and len(head) < n and not any(_is_verb(w) for w in head[1:]) and subject != "generic"):
         quote_f.append("no_verb")
+    if REFERS_BACK.search(core):
+        quote_f.append("refers_back")
+    if context.get("in_quotation"):
+        quote_f.append("in_quotation")
     quote_x = QUOTE_WEIGHTS["bias"] + sum(QUOTE_WEIGHTS[f] for f in quote_f) + \
         QUOTE_WEIGHTS["domain"] * min(domain, 3) + QUOTE_WEIGHTS["first_person"] * (min(fp_count, 3) - 1) * bool(fp_count)
     if domain:
@@ -568,7 +600,7 @@ def classify_sentence(text, proper_nouns=None):
 
     if tip_p >= TIP_THRESHOLD and tip_p >= quote_p - 0.2:
         return {"kind": "tip", "score": round(tip_p, 3), "features": ["tip:" + f for f in tip_f]}
-    if quote_p >= QUOTE_THRESHOLD:
+    if quote_p >= QUOTE_THRESHOLD and not commanding:
         return {"kind": "quote", "score": round(quote_p, 3), "features": ["quote:" + f for f in quote_f]}
     best = max(tip_p, quote_p)
     return {"kind": "none", "score": round(best, 3),
@@ -736,11 +768,19 @@ def extract_items(segments, hosts, cap=True):
                 in_ad = 0
 
     names = episode_proper_nouns(row["text"] for row in rows)
-    for row in rows:
+    open_quote = False  # inside a quotation the speaker opened in an earlier sentence of this turn
+    for i, row in enumerate(rows):
         speaker = row["speaker"]
+        same = i > 0 and rows[i - 1]["speaker"] == speaker
+        if not same:
+            open_quote = False
+        context = {"prev": rows[i - 1]["text"] if same else None, "in_quotation": open_quote}
+        marks = row["text"].count('"') + row["text"].count("\u201c") + row["text"].count("\u201d")
+        if marks % 2:
+            open_quote = not open_quote
         candidate = bool(speaker) and str(speaker).strip().lower() not in hosts and not row["ad"] and \
             not UNNAMED_SPEAKER.match(str(speaker).strip())
-        row["verdict"] = classify_sentence(row["text"], names) if candidate else None
+        row["verdict"] = classify_sentence(row["text"], names, context) if candidate else None
 
     items, seen, bags, i = [], set(), [], 0
     while i < len(rows):

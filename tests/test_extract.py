@@ -251,3 +251,24 @@ def test_dev_corpus_quality(tmp_path):
     assert result["tip"]["f1"] >= 0.9
     assert result["quote"]["f1"] >= 0.8
     assert attribution_errors == 0
+
+
+def test_context_of_the_previous_sentence_lowers_a_story_command():
+    story = {"prev": "If you recall back in 2020, that was a huge thing.", "in_quotation": False}
+    plain = classify_sentence("Buy gift cards at the restaurant you like.")
+    told = classify_sentence("Buy gift cards at the restaurant you like.", None, story)
+    assert "tip:story_context" in told["features"] and told["score"] < plain["score"]
+    quoted = classify_sentence("Hire anywhere in the world.", None, {"prev": None, "in_quotation": True})
+    assert quoted["kind"] == "none" and "tip:in_quotation" in quoted["features"]
+
+
+def test_a_command_is_never_a_quote_and_back_references_lower_quotes():
+    assert classify_sentence("Immerse yourself, find someone who has the problem.")["kind"] == "tip"
+    assert "quote:refers_back" in classify_sentence(
+        "Your job is to take that energy and convert it into the experience.")["features"]
+
+
+def test_extract_items_passes_open_quotations_on_to_the_next_sentence():
+    segs = [{"id": 1, "start": 0.0, "end": 9.0, "speaker": "Guest",
+             "text": 'We said, "We will never have offices again. Hire anywhere in the world."'}]
+    assert not [i for i in extract_items(segs, {"Host"}) if i["text"].startswith("Hire")]
