@@ -31,6 +31,7 @@ import numpy as np
 
 from .db import utcnow
 from .people import save_person
+from .queue import pending_filter
 from .text import slugify
 
 LABEL = "SPEAKER_{}"
@@ -413,16 +414,12 @@ def save_labels(db, episode, rows):
 
 def pending_diarizations(db, *, episode_ids=None, force=False):
     """Episodes with a Whisper transcript and audio whose voices are not yet named."""
-    sql = ("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
-           "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
-           "where t.source = 'whisper' and e.audio_path is not null")
-    params = []
-    if not force:
-        sql += " and not exists (select 1 from segments s where s.transcript_id = t.id and s.speaker_label is not null)"
-    if episode_ids:
-        sql += f" and e.id in ({','.join('?' * len(episode_ids))})"
-        params += list(episode_ids)
-    return list(db.query(sql + " order by e.published, e.id", params))
+    where, params = pending_filter(episode_ids=episode_ids)
+    named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
+                              "and s.speaker_label is not null)")
+    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
+                         "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
+                         "where t.source = 'whisper' and e.audio_path is not null" + named + where, params))
 
 
 def diarize_episode(db, episode, *, max_speakers=None):
