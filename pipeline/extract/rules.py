@@ -378,25 +378,16 @@ def _subject_kind(clause_words, clause_text):
     return "other"
 
 
-def classify_sentence(text, proper_nouns=None, context=None):
-    """Classify one sentence as a tip, a quote or neither.
-
-    proper_nouns: optional lower-case words known to be names in this episode (see
-    ``episode_proper_nouns``); a statement about a named company or person is rarely
-    quotable outside its episode. Returns {"kind", "score" (0..1), "features"};
-    features name the rules that fired. context: optional {"prev": the same speaker's
-    previous sentence or None, "in_quotation": whether the sentence sits inside a
-    quotation opened earlier}, as ``extract_items`` passes it.
-    """
+def _analyse(text, proper_nouns=None, context=None):
+    """What the tip and quote rules look at in one sentence (None when it has no words)."""
     context = context or {}
     raw = (text or "").strip()
     core = _strip_fillers(raw)
     words = _words(core)
     all_words = _words(raw)
     n = len(words)
-    tip_f, quote_f = [], []
     if not words:
-        return {"kind": "none", "score": 0.0, "features": []}
+        return None
     low = core.lower()
     question = raw.rstrip(" \"')").endswith("?")
     social = bool(SOCIAL.search(raw))
@@ -417,8 +408,13 @@ def classify_sentence(text, proper_nouns=None, context=None):
              w not in {"I", "I'm", "I've", "I'd", "I'll"}]
     names += [w for w in WORD.findall(core)[:1] if w.lower() in proper_nouns]
     has_topic = bool(topics_for(core))
+    return {"context": context, "raw": raw, "core": core, "words": words, "all_words": all_words, "n": n, "low": low, "question": question, "social": social, "reference": reference, "domain": domain, "first": first, "fp_count": fp_count, "fp_subject": fp_subject, "narrative": narrative, "frame": frame, "clause": clause, "clause_words": clause_words, "tense": tense, "openers": openers, "proper_nouns": proper_nouns, "names": names, "has_topic": has_topic}
 
-    # tips
+
+def _tip_features(f):
+    """Tip rules that fire, and the tip probability; records what the quote rules reuse in f."""
+    context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count, fp_subject, narrative, frame, clause, clause_words, tense, openers, proper_nouns, names, has_topic = (f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"], f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"], f["narrative"], f["frame"], f["clause"], f["clause_words"], f["tense"], f["openers"], f["proper_nouns"], f["names"], f["has_topic"])
+    tip_f = []
     imp = _is_imperative(words)
     if not imp and n > 2 and words[1] in {"yourself", "yourselves"} and words[0] not in FIRST_PERSON | {"you"}:
         imp = "imperative"  # "Immerse yourself, find someone who has the problem ..."
@@ -491,8 +487,14 @@ def classify_sentence(text, proper_nouns=None, context=None):
         tip_f.append("in_quotation")
     tip_x = sum(TIP_WEIGHTS[f] for f in tip_f) + TIP_WEIGHTS["bias"] + TIP_WEIGHTS["domain"] * min(domain, 3)
     tip_p = _sigmoid(tip_x)
+    f.update(imp=imp, trailing=trailing, cut_off=cut_off, commanding=commanding)
+    return tip_f, tip_p
 
-    # quotes
+
+def _quote_features(f):
+    """Quote rules that fire, and the quote probability (after _tip_features)."""
+    context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count, fp_subject, narrative, frame, clause, clause_words, tense, openers, proper_nouns, names, has_topic, imp, trailing, cut_off = (f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"], f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"], f["narrative"], f["frame"], f["clause"], f["clause_words"], f["tense"], f["openers"], f["proper_nouns"], f["names"], f["has_topic"], f["imp"], f["trailing"], f["cut_off"])
+    quote_f = []
     raw_first = all_words[0] if all_words else ""
     subject = _subject_kind(clause_words, clause)
     if raw_first.split("'")[0] in PRONOUN_START or (subject == "pronoun" and not frame):
@@ -597,7 +599,35 @@ def classify_sentence(text, proper_nouns=None, context=None):
     if domain:
         quote_f.append("domain")
     quote_p = _sigmoid(quote_x)
+    return quote_f, quote_p
 
+
+def rule_scores(text, proper_nouns=None, context=None):
+    """Both rule scores of one sentence: {"tip", "quote", "tip_features", "quote_features", "commanding"}."""
+    f = _analyse(text, proper_nouns, context)
+    if f is None:
+        return {"tip": 0.0, "quote": 0.0, "tip_features": [], "quote_features": [], "commanding": False}
+    tip_f, tip_p = _tip_features(f)
+    quote_f, quote_p = _quote_features(f)
+    return {"tip": tip_p, "quote": quote_p, "tip_features": tip_f, "quote_features": quote_f,
+            "commanding": f["commanding"]}
+
+
+def classify_sentence(text, proper_nouns=None, context=None):
+    """Classify one sentence as a tip, a quote or neither.
+
+    proper_nouns: optional lower-case words known to be names in this episode (see
+    ``episode_proper_nouns``); a statement about a named company or person is rarely
+    quotable outside its episode. Returns {"kind", "score" (0..1), "features"};
+    features name the rules that fired. context: optional {"prev": the same speaker's
+    previous sentence or None, "in_quotation": whether the sentence sits inside a
+    quotation opened earlier}, as ``extract_items`` passes it.
+    """
+    r = rule_scores(text, proper_nouns, context)
+    tip_p, quote_p, tip_f, quote_f, commanding = (r["tip"], r["quote"], r["tip_features"],
+                                                  r["quote_features"], r["commanding"])
+    if not tip_f and not quote_f and not tip_p:
+        return {"kind": "none", "score": 0.0, "features": []}
     if tip_p >= TIP_THRESHOLD and tip_p >= quote_p - 0.2:
         return {"kind": "tip", "score": round(tip_p, 3), "features": ["tip:" + f for f in tip_f]}
     if quote_p >= QUOTE_THRESHOLD and not commanding:
