@@ -1,0 +1,104 @@
+"""The trained extractor: sentence embeddings plus rule features, a small
+logistic head per kind, and calibration so that a score is a probability.
+
+Features of a candidate span (see ``features``): the mean embedding of its
+sentences, the mean embedding of the speaker's preceding sentences in the turn
+(its context), their product, the rule scores and which rules fired on the span
+and on its first sentence, and a few shape facts (length, sentences, where it
+sits in the turn). The weights live in ``model.json`` beside this file, written
+by ``scripts/train_extractor.py``; nothing downloads at run time.
+"""
+import functools
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .rules import QUOTE_WEIGHTS, TIP_WEIGHTS, rule_scores
+
+MODEL_PATH = Path(__file__).with_name("model.json")
+KINDS = ("tip", "quote")
+RULE_NAMES = [f"tip:{k}" for k in sorted(TIP_WEIGHTS)] + [f"quote:{k}" for k in sorted(QUOTE_WEIGHTS)]
+SHAPE_NAMES = ["rule_tip", "rule_quote", "rule_tip_first", "rule_quote_first", "words_log", "sentences_2",
+               "sentences_3", "turn_start", "turn_end", "has_context", "question", "short"]
+
+
+def _logit(p):
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def _rule_vector(scores, prefix_weight=1.0):
+    fired = set("tip:" + f for f in scores["tip_features"]) | set("quote:" + f for f in scores["quote_features"])
+    return [prefix_weight if name in fired else 0.0 for name in RULE_NAMES]
+
+
+def embed_rows(rows, encode):
+    """Embeddings of every sentence row that can be part of a candidate or its context."""
+    return encode([r["text"] for r in rows])
+
+
+def _mean(emb, idx):
+    if not idx:
+        return np.zeros(emb.shape[1], dtype=np.float32)
+    v = emb[idx].mean(axis=0)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else v
+
+
+def features(cands, rows, emb, proper_nouns=frozenset()):
+    """The feature matrix, one row per candidate (float32)."""
+    first_cache = {}
+    out = np.zeros((len(cands), 3 * emb.shape[1] + 2 * len(RULE_NAMES) + len(SHAPE_NAMES)), dtype=np.float32)
+    d = emb.shape[1]
+    for n, c in enumerate(cands):
+        i, j = c["i"], c["j"]
+        span = _mean(emb, list(range(i, j)))
+        ctx_idx = [k for k in range(max(0, i - 2), i) if rows[k]["turn"] == rows[i]["turn"]]
+        ctx = _mean(emb, ctx_idx)
+        prev = rows[i - 1]["text"] if i and rows[i - 1]["turn"] == rows[i]["turn"] else None
+        whole = rule_scores(c["text"], proper_nouns, {"prev": prev})
+        if i not in first_cache:
+            first_cache[i] = rule_scores(rows[i]["text"], proper_nouns, {"prev": prev})
+        first = first_cache[i]
+        words = len(c["text"].split())
+        shape = [_logit(whole["tip"]) / 5, _logit(whole["quote"]) / 5, _logit(first["tip"]) / 5,
+                 _logit(first["quote"]) / 5, math.log(words) / 4, float(j - i == 2), float(j - i == 3),
+                 float(c["turn_start"]), float(c["turn_end"]), float(bool(ctx_idx)),
+                 float(c["text"].rstrip(" \"')\u201d").endswith("?")), float(words < 8)]
+        out[n, :d] = span
+        out[n, d:2 * d] = ctx
+        out[n, 2 * d:3 * d] = span * ctx * 10
+        out[n, 3 * d:3 * d + len(RULE_NAMES)] = _rule_vector(whole)
+        out[n, 3 * d + len(RULE_NAMES):3 * d + 2 * len(RULE_NAMES)] = _rule_vector(first)
+        out[n, 3 * d + 2 * len(RULE_NAMES):] = shape
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def load_model(path=MODEL_PATH):
+    """The shipped heads: {"version", "tip": {...}, "quote": {...}, ...}, or None if absent."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    model = json.loads(path.read_text())
+    for kind in KINDS:
+        model[kind]["w"] = np.asarray(model[kind]["w"], dtype=np.float32)
+    return model
+
+
+def raw_scores(model, X, kind):
+    head = model[kind]
+    return X @ head["w"] + head["b"]
+
+
+def calibrate(head, z):
+    """Platt scaling fitted on held-out folds of the training data."""
+    a, b = head["calibration"]
+    return 1.0 / (1.0 + np.exp(-(a * z + b)))
+
+
+def predict(model, X):
+    """Calibrated probabilities {"tip": array, "quote": array} that a candidate is usable as that kind."""
+    return {kind: calibrate(model[kind], raw_scores(model, X, kind)) for kind in KINDS}

@@ -1,0 +1,67 @@
+"""From scored candidate spans to an episode's items.
+
+Each candidate gets the kind its model score favours. We keep those at or above
+the kind's threshold, never two items that share a sentence (the higher score
+wins), never two that say the same thing (a cold open repeats the best lines
+said later: we keep the one said in its conversation), and at most
+``max_items(duration)`` of each kind.
+"""
+import numpy as np
+
+DUPLICATE_COSINE = 0.86
+COLD_OPEN_SECONDS = 150
+
+
+def _cold_open_end(rows):
+    """Where the conversation proper starts: the host's welcome, else the first few minutes."""
+    for row in rows:
+        if row["start"] is not None and row["start"] > 600:
+            break
+        if "welcome" in row["text"].lower() and "podcast" in row["text"].lower():
+            return row["start"] or 0
+    return COLD_OPEN_SECONDS
+
+
+def select(cands, probs, thresholds, span_emb, rows, limit=None):
+    """Indexes of the kept candidates with their kind and score, in time order."""
+    cold = _cold_open_end(rows)
+    scored = []
+    for k, c in enumerate(cands):
+        kind = "tip" if probs["tip"][k] >= probs["quote"][k] else "quote"
+        p = float(probs[kind][k])
+        if p >= thresholds[kind]:
+            scored.append((p, k, kind))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    taken_rows, kept = set(), []
+    counts = {"tip": 0, "quote": 0}
+    for p, k, kind in scored:
+        c = cands[k]
+        span = set(range(c["i"], c["j"]))
+        if span & taken_rows or (limit and counts[kind] >= limit):
+            continue
+        dup = next((n for n, (_, k2, _) in enumerate(kept)
+                    if float(span_emb[k] @ span_emb[k2]) >= DUPLICATE_COSINE), None)
+        if dup is not None:
+            other = cands[kept[dup][1]]
+            in_cold = lambda x: x["start"] is not None and x["start"] < cold  # noqa: E731
+            if in_cold(other) and not in_cold(c):
+                # the kept one was the cold open's copy: this one, said in context, replaces it
+                counts[kept[dup][2]] -= 1
+                taken_rows -= set(range(other["i"], other["j"]))
+                kept.pop(dup)
+            else:
+                continue
+        kept.append((p, k, kind))
+        taken_rows |= span
+        counts[kind] += 1
+    return sorted(kept, key=lambda t: t[1])
+
+
+def span_embeddings(cands, emb):
+    """Unit vectors of each candidate (the mean of its sentences), for duplicate checks."""
+    out = np.zeros((len(cands), emb.shape[1]), dtype=np.float32)
+    for n, c in enumerate(cands):
+        v = emb[c["i"]:c["j"]].mean(axis=0)
+        norm = float(np.linalg.norm(v))
+        out[n] = v / norm if norm else v
+    return out

@@ -1,0 +1,136 @@
+"""Training data and training for the extractor's heads (used by
+scripts/train_extractor.py and bench/extract_real.py, never at run time).
+
+Labels point into transcript files by file name and character offsets (the
+transcripts themselves are not ours to ship); a label is matched to the
+candidate span with the same words. Everything is deterministic: the same
+labels and transcripts give the same weights.
+"""
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from . import model as M
+from .rules import episode_proper_nouns
+from .sentences import candidates, guest_speakers, sentence_rows
+from ..transcript_formats import parse
+
+USABLE = {"GOOD", "OK"}
+HOSTS = {"lenny", "lenny rachitsky"}
+
+
+def norm(text):
+    return " ".join(re.sub(r"[^\w']+", " ", text.lower().replace("\u2019", "'")).split())
+
+
+def load_labels(folder):
+    """Every label line from folder/*.jsonl, with its text read back from the transcript later."""
+    out = []
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return out
+
+
+def episode(path, encode, cache_dir=None):
+    """Rows, candidates, features and raw text of one transcript file."""
+    raw = Path(path).read_text(encoding="utf-8")
+    parsed = parse(raw.encode(), "md")
+    meta, segments = parsed["meta"], [dict(s, id=k) for k, s in enumerate(parsed["segments"])]
+    rows = sentence_rows(segments)
+    guests = guest_speakers(rows, HOSTS)
+    cands = candidates(rows, guests)
+    used = sorted({k for c in cands for k in range(max(0, c["i"] - 2), c["j"])})
+    emb = _cached_embeddings([rows[k]["text"] for k in used], encode, cache_dir)
+    full = np.zeros((len(rows), emb.shape[1] if len(emb) else 384), dtype=np.float32)
+    full[used] = emb
+    names = episode_proper_nouns(r["text"] for r in rows)
+    X = M.features(cands, rows, full, names)
+    return {"raw": raw, "rows": rows, "cands": cands, "X": X, "emb": full, "meta": meta}
+
+
+def _cached_embeddings(texts, encode, cache_dir):
+    if not cache_dir:
+        return encode(texts)
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:24]
+    path = Path(cache_dir) / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    emb = encode(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, emb)
+    return emb
+
+
+def match(cands, text):
+    """Index of the candidate that says `text` (same words, or nearly), or None."""
+    target = norm(text)
+    for k, c in enumerate(cands):
+        if norm(c["text"]) == target:
+            return k
+    words = set(target.split())
+    best, best_k = 0.0, None
+    for k, c in enumerate(cands):
+        cw = set(norm(c["text"]).split())
+        jac = len(words & cw) / max(1, len(words | cw))
+        if jac > best:
+            best, best_k = jac, k
+    return best_k if best >= 0.75 else None
+
+
+def examples(ep, labels):
+    """(candidate index, kind, grade) for each label matched in this episode; unmatched count."""
+    out, missed = [], 0
+    for lab in labels:
+        k = match(ep["cands"], ep["raw"][lab["start"]:lab["end"]])
+        if k is None:
+            missed += 1
+        else:
+            out.append((k, lab["kind"], lab["grade"]))
+    return out, missed
+
+
+def fit_logistic(X, y, w, l2=1.0, iters=30):
+    """L2-regularised logistic regression by Newton's method (deterministic)."""
+    n, d = X.shape
+    Xb = np.hstack([X, np.ones((n, 1), dtype=X.dtype)]).astype(np.float64)
+    beta = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 1e-6
+    for _ in range(iters):
+        z = Xb @ beta
+        p = 1 / (1 + np.exp(-z))
+        g = Xb.T @ (w * (p - y)) + reg * beta
+        h = (Xb * (w * p * (1 - p))[:, None]).T @ Xb + np.diag(reg)
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return beta[:-1], float(beta[-1])
+
+
+def fit_platt(z, y):
+    """a, b so that sigmoid(a * z + b) is calibrated on (z, y)."""
+    a, b = fit_logistic(z.reshape(-1, 1), y.astype(float), np.ones(len(y)), l2=1e-3)
+    return float(a[0]), b
+
+
+def auc(scores, labels):
+    """Area under the ROC curve (ties count half)."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    pos, neg = scores[labels], scores[~labels]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    ranks = np.empty(len(order))
+    allv = np.concatenate([pos, neg])[order]
+    i = 0
+    while i < len(allv):
+        j = i
+        while j + 1 < len(allv) and allv[j + 1] == allv[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
