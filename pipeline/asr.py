@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import PodpipeError
 from .models import ModelError, model_label, resolve_model
 
 __all__ = ["AudioError", "Engine", "ModelError", "load_audio", "load_model", "transcribe_audio"]
@@ -27,7 +28,7 @@ OPENAI_HINT = "pip install 'podpipe[openai-whisper]'"
 CONDITION_ON_PREVIOUS_TEXT = False
 
 
-class AudioError(ValueError):
+class AudioError(PodpipeError, ValueError):
     """An audio file is missing, empty, truncated or cannot be decoded."""
 
 

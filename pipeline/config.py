@@ -4,6 +4,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from .errors import ConfigurationError
+
 CONFIG_FILE = "podpipe.toml"
 
 # key: (default, the Click parameter it sets, environment variable)
@@ -21,7 +23,7 @@ SETTINGS = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """A configuration file or value that cannot be used."""
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from .db import utcnow
+from .errors import PodpipeError
 from .people import save_person
 from .role_pages import parse_profiles, parse_role_page
 from .text import slugify
@@ -18,7 +19,7 @@ PERSON_FIELDS = ("name", "title", "organization", "organization_description", "l
                  "background")
 
 
-class ProfileError(Exception):
+class ProfileError(PodpipeError):
     """A profile file that could not be read; one line for the user."""
 
 

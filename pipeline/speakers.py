@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .db import utcnow
+from .errors import PodpipeError
 from .people import save_person
 from .queue import pending_filter
 from .text import slugify
@@ -456,7 +457,7 @@ def _replace_segments(db, transcript_id, segments):
 
 # --- showing and correcting -------------------------------------------------------------
 
-class SpeakerError(ValueError):
+class SpeakerError(PodpipeError, ValueError):
     """A correction that cannot be applied; one line for the user."""
 
 

@@ -2,13 +2,13 @@
 Whisper; segments into SQLite and transcript files on disk, atomically."""
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from . import transcript_formats as formats
 from .db import utcnow
+from .errors import PodpipeError
+from .files import atomic_write, feed_slug
 from .queue import pending_filter
 from .text import slugify
 
@@ -18,7 +18,7 @@ log = logging.getLogger("podpipe.transcribe")
 FILE_FORMATS = ("json", "vtt", "srt", "txt")
 
 
-class TranscribeError(Exception):
+class TranscribeError(PodpipeError):
     """An episode that could not be transcribed; one line for the user."""
 
 
@@ -47,29 +47,15 @@ def publisher_transcript(db, episode_id):
     return min(candidates, key=lambda c: c[:2])[2] if candidates else None
 
 
-def _atomic_write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def transcript_stem(transcripts_dir, episode):
-    feed_slug = slugify(episode.get("feed_title") or "") or f"feed-{episode['feed_id']}"
-    return Path(transcripts_dir) / feed_slug / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
+    folder = feed_slug(episode.get("feed_title"), episode["feed_id"])
+    return Path(transcripts_dir) / folder / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
 
 
 def write_files(stem, segments):
     """Write json, vtt, srt and txt files beside each other, each atomically."""
     for fmt in FILE_FORMATS:
-        _atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt))
+        atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt))
 
 
 def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
