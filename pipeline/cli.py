@@ -65,8 +65,7 @@ def get_db(path, lock=False):
 
     ctx = click.get_current_context()
     root = ctx.find_root()
-    # --db may be given before the command too: podpipe --db x.db ingest
-    path = path or root.params.get("db_path") or root.obj["config"]["db"][0]
+    path = db_path_of(path)
     if lock:
         try:
             ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
@@ -900,8 +899,11 @@ def episodes(db_path, fmt):
 
 def db_path_of(path):
     """The database path get_db would open, without opening it."""
+    from .db import resolve_db_path
+
     root = click.get_current_context().find_root()
-    return path or root.params.get("db_path") or (root.obj or {}).get("config", {}).get("db", ["db/podpipe.db"])[0]
+    # --db may be given before the command too: podpipe --db x.db ingest
+    return resolve_db_path(path or root.params.get("db_path"), (root.obj or {}).get("config"))
 
 
 def plural(n, word):
