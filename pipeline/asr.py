@@ -185,7 +185,7 @@ def _one_line(error):
 
 # --- transcription -------------------------------------------------------------
 
-def transcribe_audio(model, audio_path, *, language=None, vad=True, word_timestamps=False,
+def transcribe_audio(model, audio_path, *, audio=None, language=None, vad=True, word_timestamps=False,
                      beam_size=5, prompt=None, on_progress=None):
     """Transcribe one audio file with an ``Engine`` from ``load_model``.
 
@@ -195,8 +195,10 @@ def transcribe_audio(model, audio_path, *, language=None, vad=True, word_timesta
     "probability"}`` when ``word_timestamps`` is set, else None.
     ``prompt`` primes the decoder with words likely to be said (names, titles).
     ``on_progress(seconds_done, total_seconds)`` is called as segments arrive.
+    ``audio``: the samples of audio_path when the caller has decoded them already.
     """
-    audio = load_audio(audio_path)
+    if audio is None:
+        audio = load_audio(audio_path)
     duration = round(len(audio) / SAMPLE_RATE, 3)
     if model.engine == "openai-whisper":
         language, raw = _transcribe_openai(model.impl, audio, language, word_timestamps, beam_size, prompt)

@@ -464,14 +464,13 @@ def transcripts_import(paths, transcripts_dir, db_path):
 def transcripts_show(episode, fmt, db_path):
     """Print an episode's transcript."""
     from .transcript_formats import write
+    from .transcripts import segments_of, transcript_of
 
     db = get_db(db_path)
-    row = db.execute("select id from transcripts where episode_id = ?", [episode]).fetchone()
-    if not row:
+    transcript = transcript_of(db, episode)
+    if not transcript:
         raise click.ClickException(f"episode {episode} has no transcript (run 'podpipe transcribe')")
-    segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
-                             "order by idx", [row[0]]))
-    click.echo(write(segments, fmt), nl=False)
+    click.echo(write(segments_of(db, transcript["id"]), fmt), nl=False)
 
 
 @cli.command(name="diarize")
