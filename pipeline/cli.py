@@ -587,7 +587,7 @@ def classify(input):
 @db_option
 def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
-    from .profiles import link
+    from .link import link
 
     db = get_db(db_path, lock=True)
     counts = link(db, episode_ids=episode_ids)
@@ -780,7 +780,7 @@ def run(feeds_, stages, db_path, **opts):
             counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
             click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
         if "link" in wanted:
-            from .profiles import link
+            from .link import link
 
             counts["link"] = link(db, episode_ids=opts["episode_ids"])
             click.echo(f"link: {counts['link']['items_linked']} items linked, "
