@@ -77,20 +77,6 @@ def get_db(path, lock=False):
         raise click.ClickException(f"cannot open database {path}: {exc}") from None
 
 
-@contextlib.contextmanager
-def progress_bar(total, label, silent):
-    """A progress bar on stderr; yields a function to call per item done."""
-    if silent or not total:
-        yield lambda *_: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda *_: progress.advance(task)
-
-
 @click.group(cls=Podpipe)
 @click.version_option(__version__, prog_name="podpipe")
 @db_option
@@ -195,66 +181,6 @@ def feeds_export(db_path):
 
 # --- stages -----------------------------------------------------------------
 
-def run_ingest(db, selectors, echo):
-    """Ingest feeds; returns (totals, errors)."""
-    from .feeds import FeedError, feed_rows, ingest_feed
-
-    rows = feed_rows(db, selectors)
-    totals = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0}
-    errors = []
-    for feed in rows:
-        try:
-            counts = ingest_feed(db, feed["url"])
-        except FeedError as exc:
-            totals["failed"] += 1
-            errors.append({"feed": feed["url"], "error": str(exc)})
-            echo(f"failed: {feed['url']}: {exc}", err=True)
-            continue
-        for k in ("new", "updated", "unchanged", "not_modified"):
-            totals[k] += counts[k]
-        if counts["not_modified"]:
-            echo(f"not modified: {feed['url']}", err=True)
-        else:
-            dup = f", {counts['duplicate']} duplicate items skipped" if counts["duplicate"] else ""
-            echo(f"ingested: {feed['url']}: {counts['new']} new, {counts['updated']} updated, "
-                 f"{counts['unchanged']} unchanged{dup}", err=True)
-    return totals, errors
-
-
-def subscribe(db, locations):
-    """Make sure feeds named on the command line are subscribed; returns their URLs."""
-    from .subscriptions import add_feeds
-
-    if not locations:
-        return []
-    new = [loc for loc in locations if not loc.isdigit()]
-    return [url for url, _ in add_feeds(db, new)] + [loc for loc in locations if loc.isdigit()]
-
-
-@cli.command()
-@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
-@db_option
-def ingest(feeds_, db_path):
-    """Fetch feeds and store their episodes (all subscribed feeds by default).
-
-    \b
-    Examples:
-        podpipe ingest                       # every subscribed feed
-        podpipe ingest feeds/demo/feed.xml   # subscribes first if needed
-    """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    selectors = subscribe(db, feeds_)
-    run_id = start_run(db, "ingest", {"feeds": feeds_})
-    totals, errors = run_ingest(db, selectors, click.echo)
-    finish_run(db, run_id, "partial" if errors else "ok", {"ingest": totals}, errors)
-    click.echo(f"{totals['new']} new, {totals['updated']} updated, {totals['unchanged']} unchanged, "
-               f"{totals['not_modified']} feeds not modified, {totals['failed']} feeds failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
-
-
 def max_attempts_option(fn):
     return click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
                         help="Stop retrying an episode after this many failures ('podpipe retry' re-queues it)")(fn)
@@ -273,43 +199,6 @@ def download_options(fn):
     ]):
         fn = decorator(fn)
     return fn
-
-
-DOWNLOAD_PARAMS = ("limit", "concurrency", "max_bytes", "max_attempts", "audio_dir", "since")
-
-
-def pick(opts, names):
-    return {k: opts[k] for k in names if k in opts}
-
-
-def run_download(db, opts, echo):
-    from .download import download, pending_downloads
-
-    kw = pick(opts, DOWNLOAD_PARAMS)
-    total = len(pending_downloads(db, **pick(kw, ("limit", "max_attempts", "since"))))
-    with progress_bar(total, "downloading", opts.get("silent")) as advance:
-        result = download(db, progress=advance, **kw)
-    for episode_id, message in result["errors"]:
-        echo(f"failed: episode {episode_id}: {message}", err=True)
-    return result
-
-
-@cli.command(name="download")
-@download_options
-@db_option
-def download_cmd(db_path, **opts):
-    """Download audio and publisher transcripts of ingested episodes."""
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "download", opts)
-    result = run_download(db, opts, click.echo)
-    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
-    finish_run(db, run_id, "partial" if errors else "ok",
-               {"download": {"downloaded": result["downloaded"], "failed": result["failed"]}}, errors)
-    click.echo(f"{result['downloaded']} downloaded, {result['failed']} failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
 
 
 def speakers_option(fn):
@@ -345,8 +234,9 @@ def transcripts_dir_option(fn):
 
 
 @contextlib.contextmanager
-def transcribe_progress(silent):
-    """Progress on stderr: episode N of M, audio seconds done, real-time factor."""
+def stage_progress(silent):
+    """Progress on stderr: episodes done; for Whisper, episode N of M, audio
+    seconds done and the real-time factor."""
     if silent:
         yield None
         return
@@ -354,42 +244,99 @@ def transcribe_progress(silent):
     from rich.progress import BarColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"), TextColumn("{task.fields[rtf]}"))
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        state = {}
+               TextColumn("{task.completed:.0f}/{task.total:.0f}{task.fields[unit]}"),
+               TextColumn("{task.fields[note]}"))
+    bar = Progress(*columns, console=Console(stderr=True))
+    task = None
 
-        def progress(event, **f):
-            if event == "episode":
-                state["task"] = bar.add_task(f"episode {f['n']} of {f['total']}",
-                                             total=f["episode"].get("duration_s") or 1, rtf="")
-            elif event == "audio":
-                bar.update(state["task"], completed=f["done"], total=f["total"])
-            elif event == "done" and f["source"] == "publisher":
-                bar.update(state["task"], completed=bar.tasks[-1].total, rtf="publisher transcript")
-            elif event == "done":
-                bar.update(state["task"], rtf=f"real-time factor {f['rtf']:.2f}")
+    def progress(event, stage=None, **f):
+        nonlocal task
+        # started once there is work: no empty bar, no stray line before an error
+        if not bar.live.is_started and (event != "start" or f["total"]):
+            bar.start()
+        if event == "start":
+            task = bar.add_task(stage, total=f["total"], unit=" episodes", note="") if f["total"] else None
+        elif event == "episode":
+            task = bar.add_task(f"episode {f['n']} of {f['total']}", unit=" s audio", note="",
+                                total=f["episode"].get("duration_s") or 1)
+        elif event == "audio":
+            bar.update(task, completed=f["done"], total=f["total"])
+        elif event == "done" and stage == "transcribe":
+            if f["source"] == "publisher":
+                bar.update(task, completed=bar.tasks[-1].total, note="publisher transcript")
+            else:
+                bar.update(task, note=f"real-time factor {f['rtf']:.2f}")
+        elif event == "done" and task is not None:
+            bar.advance(task)
 
+    try:
         yield progress
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
-# the transcribe options that go to the transcription stage
-TRANSCRIBE_PARAMS = ("episode_ids", "model", "engine", "language", "vad", "word_timestamps", "beam_size",
-                     "force_whisper", "transcripts_dir", "limit", "max_attempts", "since", "diarize", "max_speakers")
+# What each stage's command prints when it is done, and what `podpipe run` prints.
+SUMMARY = {
+    "ingest": "{new} new, {updated} updated, {unchanged} unchanged, {not_modified} feeds not modified, "
+              "{failed} feeds failed",
+    "download": "{downloaded} downloaded, {failed} failed",
+    "transcribe": "{transcribed} transcribed ({publisher} from publisher transcripts, {whisper} by Whisper), "
+                  "{failed} failed",
+    "diarize": "{diarized} diarized, {failed} failed",
+    "extract": "{items} items from {episodes} episodes",
+    "link": "{episodes} episodes linked, {items_linked} items linked, {suggestions} uncertain matches waiting "
+            "('podpipe profiles matches')",
+}
+RUN_SUMMARY = {
+    "ingest": "ingest: {new} new, {updated} updated, {failed} feeds failed",
+    "download": "download: {downloaded} downloaded, {failed} failed",
+    "transcribe": "transcribe: {transcribed} transcribed ({publisher} publisher, {whisper} Whisper), {failed} failed",
+    "extract": "extract: {items} items from {episodes} episodes",
+    "link": "link: {items_linked} items linked, {suggestions} uncertain matches waiting",
+}
 
 
-def run_transcribe(db, opts, echo):
-    from .transcribe import transcribe
+def run_pipeline(db, stages, episode_ids=None, *, command, silent=False, **options):
+    """``stages.run_stages``, telling the user as it goes (on stderr)."""
+    from .stages import run_stages
 
-    if opts.get("diarize"):
-        from .diarize import MISSING_EXTRA, available
-        if not available():
-            echo(f"{MISSING_EXTRA}; transcribing without speakers", err=True)
-            opts = {**opts, "diarize": False}
-    with transcribe_progress(opts.get("silent")) as progress:
-        result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
-    for episode_id, message in result["errors"]:
-        echo(f"failed: episode {episode_id}: {message}", err=True)
-    return result
+    with stage_progress(silent) as progress:
+        return run_stages(db, stages, episode_ids, command=command, progress=progress,
+                          notify=lambda line: click.echo(line, err=True), **options)
+
+
+def run_stage_command(db, stage, episode_ids=None, **options):
+    """One stage as its own command: its summary, and exit status 1 if any episode failed."""
+    [result] = run_pipeline(db, [stage], episode_ids, command=stage, **options)
+    click.echo(SUMMARY[stage].format(**result.counts))
+    if result.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
+@db_option
+def ingest(feeds_, db_path):
+    """Fetch feeds and store their episodes (all subscribed feeds by default).
+
+    \b
+    Examples:
+        podpipe ingest                       # every subscribed feed
+        podpipe ingest feeds/demo/feed.xml   # subscribes first if needed
+    """
+    from .subscriptions import subscribe
+
+    db = get_db(db_path, lock=True)
+    run_stage_command(db, "ingest", feeds=subscribe(db, feeds_), silent=True)
+
+
+@cli.command(name="download")
+@download_options
+@db_option
+def download_cmd(db_path, **opts):
+    """Download audio and publisher transcripts of ingested episodes."""
+    run_stage_command(get_db(db_path, lock=True), "download", **opts)
 
 
 @cli.command(name="transcribe")
@@ -398,7 +345,7 @@ def run_transcribe(db, opts, echo):
 @max_attempts_option
 @silent_option
 @db_option
-def transcribe_cmd(db_path, **opts):
+def transcribe_cmd(db_path, episode_ids, **opts):
     """Transcribe downloaded episodes (publisher transcripts first, else Whisper).
 
     \b
@@ -406,21 +353,7 @@ def transcribe_cmd(db_path, **opts):
         podpipe transcribe
         podpipe transcribe --episode 3 --model tiny.en --word-timestamps
     """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "transcribe", opts)
-    result = run_transcribe(db, opts, click.echo)
-    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
-    finish_run(db, run_id, "partial" if errors else "ok", {"transcribe": _counts(result)}, errors)
-    click.echo(f"{result['transcribed']} transcribed ({result['publisher']} from publisher transcripts, "
-               f"{result['whisper']} by Whisper), {result['failed']} failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
-
-
-def _counts(result):
-    return {k: v for k, v in result.items() if k != "errors"}
+    run_stage_command(get_db(db_path, lock=True), "transcribe", episode_ids, **opts)
 
 
 @cli.group()
@@ -479,7 +412,7 @@ def transcripts_show(episode, fmt, db_path):
 @click.option("--force", is_flag=True, help="Also episodes whose speakers are already named")
 @silent_option
 @db_option
-def diarize_cmd(episode_ids, max_speakers, force, silent, db_path):
+def diarize_cmd(episode_ids, db_path, **opts):
     """Name the speakers of Whisper transcripts already in the database.
 
     \b
@@ -487,30 +420,7 @@ def diarize_cmd(episode_ids, max_speakers, force, silent, db_path):
         podpipe diarize                      # Whisper transcripts without speakers
         podpipe diarize --episode 3 --force  # again; editors' corrections are kept
     """
-    from .asr import AudioError
-    from .diarize import MISSING_EXTRA, available
-    from .speakers import diarize_episode, pending_diarizations
-
-    if not available():
-        raise ConfigProblem(MISSING_EXTRA)
-    db = get_db(db_path, lock=True)
-    episodes = pending_diarizations(db, episode_ids=episode_ids, force=force)
-    failed = 0
-    with progress_bar(len(episodes), "diarizing", silent) as advance:
-        for episode in episodes:
-            try:
-                rows = diarize_episode(db, episode, max_speakers=max_speakers)
-            except AudioError as exc:
-                failed += 1
-                click.echo(f"failed: episode {episode['id']}: {exc}", err=True)
-                continue
-            finally:
-                advance()
-            click.echo(f"episode {episode['id']}: " + ", ".join(
-                f"{r['label']} = {r['name'] or 'unknown'} ({r['confidence']:.2f})" for r in rows))
-    click.echo(f"{len(episodes) - failed} diarized, {failed} failed")
-    if failed:
-        sys.exit(EXIT_FAILED)
+    run_stage_command(get_db(db_path, lock=True), "diarize", episode_ids, **opts)
 
 
 @cli.command()
@@ -539,15 +449,6 @@ def speakers(episode, corrections, db_path, fmt):
     print_rows(rows, fmt)
 
 
-def run_extract(db, episode_ids, rescore, limit, echo):
-    from .extraction import extract
-
-    result = extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit)
-    for episode_id, reason in result["skipped"]:
-        echo(f"skipped: episode {episode_id}: {reason}", err=True)
-    return result
-
-
 @cli.command(name="extract")
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @click.option("--rescore", is_flag=True, help="Extract again from episodes done before")
@@ -559,13 +460,7 @@ def extract_cmd(episode_ids, rescore, limit, db_path):
     \b
     Re-running replaces the machine's items but never an editor's decision.
     """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "extract", {"episodes": episode_ids, "rescore": rescore})
-    result = run_extract(db, episode_ids, rescore, limit, click.echo)
-    finish_run(db, run_id, "ok", {"extract": {"episodes": result["episodes"], "items": result["items"]}})
-    click.echo(f"{result['items']} items from {result['episodes']} episodes")
+    run_stage_command(get_db(db_path, lock=True), "extract", episode_ids, rescore=rescore, limit=limit, silent=True)
 
 
 @cli.command()
@@ -587,12 +482,7 @@ def classify(input):
 @db_option
 def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
-    from .link import link
-
-    db = get_db(db_path, lock=True)
-    counts = link(db, episode_ids=episode_ids)
-    click.echo(f"{counts['episodes']} episodes linked, {counts['items_linked']} items linked, "
-               f"{counts['suggestions']} uncertain matches waiting ('podpipe profiles matches')")
+    run_stage_command(get_db(db_path, lock=True), "link", episode_ids, silent=True)
 
 
 @cli.group()
@@ -722,18 +612,15 @@ def profiles_matches(db_path, fmt):
                         "where m.status = 'pending' order by m.episode_id, m.label"), fmt)
 
 
-STAGES = ("ingest", "download", "transcribe", "extract", "link")
-
-
 @cli.command()
 @click.argument("feeds_", metavar="[FEED]...", nargs=-1)
-@click.option("--stages", default=",".join(STAGES), show_default=True,
+@click.option("--stages", default="ingest,download,transcribe,extract,link", show_default=True,
               help="Comma-separated stages to run, in pipeline order")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
 @db_option
-def run(feeds_, stages, db_path, **opts):
+def run(feeds_, stages, db_path, since, episode_ids, **opts):
     """Run every stage in order, doing only the work not yet done.
 
     \b
@@ -742,56 +629,28 @@ def run(feeds_, stages, db_path, **opts):
         podpipe run --stages download,transcribe --limit 5
     """
     from .maintenance import clean_temp_files
-    from .runs import finish_run, start_run
+    from .stages import PIPELINE, Interrupted
+    from .subscriptions import subscribe
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STAGES]
+    unknown = [s for s in wanted if s not in PIPELINE]
     if unknown:
-        raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    if opts.get("since"):
-        opts["since"] = opts["since"].date().isoformat()
+        raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(PIPELINE)}")
     db = get_db(db_path, lock=True)
     # we hold the lock, so any temp file lying about was left by a killed run
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
-    selectors = subscribe(db, feeds_)
-    run_id = start_run(db, "run", {"feeds": feeds_, "stages": wanted, **opts})
-    counts, errors = {}, []
+    feeds = subscribe(db, feeds_)
     # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if "ingest" in wanted:
-            counts["ingest"], ingest_errors = run_ingest(db, selectors, click.echo)
-            errors += ingest_errors
-            click.echo(f"ingest: {counts['ingest']['new']} new, {counts['ingest']['updated']} updated, "
-                       f"{counts['ingest']['failed']} feeds failed")
-        if "download" in wanted:
-            result = run_download(db, opts, click.echo)
-            counts["download"] = {"downloaded": result["downloaded"], "failed": result["failed"]}
-            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
-            click.echo(f"download: {result['downloaded']} downloaded, {result['failed']} failed")
-        if "transcribe" in wanted:
-            result = run_transcribe(db, opts, click.echo)
-            counts["transcribe"] = _counts(result)
-            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
-            click.echo(f"transcribe: {result['transcribed']} transcribed ({result['publisher']} publisher, "
-                       f"{result['whisper']} Whisper), {result['failed']} failed")
-        if "extract" in wanted:
-            result = run_extract(db, opts["episode_ids"], False, None, click.echo)
-            counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
-            click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
-        if "link" in wanted:
-            from .link import link
-
-            counts["link"] = link(db, episode_ids=opts["episode_ids"])
-            click.echo(f"link: {counts['link']['items_linked']} items linked, "
-                       f"{counts['link']['suggestions']} uncertain matches waiting")
-    except KeyboardInterrupt:
-        finish_run(db, run_id, "interrupted", counts, errors)
-        done = "; ".join(f"{stage}: {c}" for stage, c in counts.items()) or "nothing"
+        results = run_pipeline(db, wanted, episode_ids, command="run", feeds=feeds,
+                               since=since.date().isoformat() if since else None,
+                               on_result=lambda r: click.echo(RUN_SUMMARY[r.stage].format(**r.counts)), **opts)
+    except Interrupted as exc:
+        done = "; ".join(f"{r.stage}: {r.counts}" for r in exc.results) or "nothing"
         click.echo(f"interrupted; finished and saved: {done}. Run again to continue.", err=True)
         sys.exit(130)
-    finish_run(db, run_id, "partial" if errors else "ok", counts, errors)
-    if errors:
+    if any(r.errors for r in results):
         sys.exit(EXIT_FAILED)
 
 

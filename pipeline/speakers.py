@@ -413,9 +413,9 @@ def save_labels(db, episode, rows):
 
 # --- already transcribed episodes ---------------------------------------------------------
 
-def pending_diarizations(db, *, episode_ids=None, force=False):
+def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since=None, max_attempts=3):
     """Episodes with a Whisper transcript and audio whose voices are not yet named."""
-    where, params = pending_filter(episode_ids=episode_ids)
+    where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
     return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "

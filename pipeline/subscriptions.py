@@ -18,6 +18,15 @@ def add_feeds(db, locations):
     return results
 
 
+def subscribe(db, locations):
+    """Make sure feeds named by URL, path or id are subscribed; returns them as
+    selectors for ``feeds.feed_rows`` (URLs, and ids as given)."""
+    if not locations:
+        return []
+    new = [loc for loc in locations if not loc.isdigit()]
+    return [url for url, _ in add_feeds(db, new)] + [loc for loc in locations if loc.isdigit()]
+
+
 def remove_feed(db, feed):
     """Delete a feed with its episodes and everything hanging off them."""
     with db.atomic():
