@@ -131,9 +131,9 @@ def feeds_add(locations, db_path):
 def feeds_list(db_path, fmt):
     """List subscribed feeds with episode counts."""
     db = get_db(db_path)
-    rows = db.query("select f.id, f.url, f.title, count(e.id) as episodes, f.last_fetched, f.last_error "
-                    "from feeds f left join episodes e on e.feed_id = f.id group by f.id order by f.id")
-    print_rows(rows, fmt)
+    from .subscriptions import list_feeds
+
+    print_rows(list_feeds(db), fmt)
 
 
 @feeds.command(name="remove")
@@ -173,10 +173,10 @@ def feeds_import(opml, db_path):
 @db_option
 def feeds_export(db_path):
     """Print the subscriptions as OPML."""
-    from .subscriptions import export_opml
+    from .subscriptions import export_opml, list_feeds
 
     db = get_db(db_path)
-    click.echo(export_opml(db.query("select * from feeds order by id")), nl=False)
+    click.echo(export_opml(list_feeds(db)), nl=False)
 
 
 # --- stages -----------------------------------------------------------------
@@ -518,11 +518,9 @@ def profiles_import(paths, db_path):
 def profiles_list(db_path, fmt):
     """List people with their role and how many items they have."""
     db = get_db(db_path)
-    print_rows(db.query(
-        "select p.id, p.name, p.title, p.organization, r.name as role, "
-        "(select count(*) from items i where i.person_id = p.id) as items, "
-        "(select count(*) from episode_people ep where ep.person_id = p.id) as episodes "
-        "from people p left join roles r on r.id = p.role_id order by p.name"), fmt)
+    from .profiles import list_people
+
+    print_rows(list_people(db), fmt)
 
 
 def _clock(seconds):
@@ -607,9 +605,9 @@ def profiles_merge(keep, other, db_path):
 def profiles_matches(db_path, fmt):
     """Uncertain speaker-to-person matches waiting for an editor."""
     db = get_db(db_path)
-    print_rows(db.query("select m.episode_id, m.label, p.name as suggested_person, m.score "
-                        "from person_matches m join people p on p.id = m.person_id "
-                        "where m.status = 'pending' order by m.episode_id, m.label"), fmt)
+    from .link import pending_matches
+
+    print_rows(pending_matches(db), fmt)
 
 
 @cli.command()
@@ -659,6 +657,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
 def status(db_path):
     """Show the pipeline at a glance: episodes per state, failures, last runs."""
     from .queue import failures, feed_failures, status_by_feed
+    from .runs import list_runs
 
     db = get_db(db_path)
     click.echo("Episodes by feed and state:")
@@ -672,8 +671,7 @@ def status(db_path):
         click.echo("\nFailed episodes ('podpipe retry' re-queues them):")
         print_rows(rows)
     click.echo("\nLast runs:")
-    print_rows(db.query("select id, command, status, started, finished, counts from runs "
-                        "order by id desc limit 5"))
+    print_rows(list_runs(db, limit=5, columns="id, command, status, started, finished, counts"))
 
 
 @cli.command()
@@ -683,13 +681,11 @@ def status(db_path):
 @output_options
 def runs(failed, limit, db_path, fmt):
     """List runs from the job log."""
-    from .runs import mark_interrupted
+    from .runs import list_runs, mark_interrupted
 
     db = get_db(db_path)
     mark_interrupted(db)
-    where = "where status in ('partial', 'failed', 'interrupted')" if failed else ""
-    print_rows(db.query(f"select id, command, status, started, finished, counts, errors from runs {where} "
-                        f"order by id desc limit {int(limit)}"), fmt)
+    print_rows(list_runs(db, failed=failed, limit=limit), fmt)
 
 
 @cli.command()
@@ -747,8 +743,9 @@ def check(audio_dir, transcripts_dir, db_path):
 def episodes(db_path, fmt):
     """List episodes with their status."""
     db = get_db(db_path)
-    print_rows(db.query("select e.id, f.title as feed, e.title, e.published, e.status, e.error "
-                        "from episodes e join feeds f on f.id = e.feed_id order by e.published, e.id"), fmt)
+    from .queue import list_episodes
+
+    print_rows(list_episodes(db), fmt)
 
 
 # --- search, query, review, collections, export, datasette -----------------
@@ -931,14 +928,12 @@ def items():
 
 
 def _ids_or_collection(db, ids, collection):
-    from .collections import get_collection
+    from .collections import collection_item_ids, get_collection
 
     if not ids and not collection:
         raise click.UsageError("give item ids, or --collection NAME")
     if collection:
-        cid = get_collection(db, collection)["id"]
-        ids = list(ids) + [r[0] for r in db.execute(
-            "select item_id from collection_items where collection_id = ? order by position", [cid])]
+        ids = list(ids) + collection_item_ids(db, get_collection(db, collection)["id"])
     return ids
 
 

@@ -89,3 +89,10 @@ def link(db, episode_ids=None, *, since=None):
         counts["episodes"] += 1
     counts["suggestions"] = db.execute("select count(*) from person_matches where status = 'pending'").fetchone()[0]
     return counts
+
+
+def pending_matches(db):
+    """Uncertain speaker-to-person matches waiting for an editor."""
+    return db.query("select m.episode_id, m.label, p.name as suggested_person, m.score "
+                    "from person_matches m join people p on p.id = m.person_id "
+                    "where m.status = 'pending' order by m.episode_id, m.label")

@@ -203,3 +203,12 @@ def profile(db, name):
                              "join episodes e on e.id = ep.episode_id where ep.person_id = ? "
                              "order by e.published", [row[0]]))
     return {"person": person, "role": role, "items": items, "episodes": episodes}
+
+
+def list_people(db):
+    """People with their role and how many items and episodes they have."""
+    return db.query(
+        "select p.id, p.name, p.title, p.organization, r.name as role, "
+        "(select count(*) from items i where i.person_id = p.id) as items, "
+        "(select count(*) from episode_people ep where ep.person_id = p.id) as episodes "
+        "from people p left join roles r on r.id = p.role_id order by p.name")

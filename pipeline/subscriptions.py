@@ -18,6 +18,12 @@ def add_feeds(db, locations):
     return results
 
 
+def list_feeds(db):
+    """Subscribed feeds with their episode counts."""
+    return db.query("select f.id, f.url, f.title, count(e.id) as episodes, f.last_fetched, f.last_error "
+                    "from feeds f left join episodes e on e.feed_id = f.id group by f.id order by f.id")
+
+
 def subscribe(db, locations):
     """Make sure feeds named by URL, path or id are subscribed; returns them as
     selectors for ``feeds.feed_rows`` (URLs, and ids as given)."""
