@@ -160,7 +160,7 @@ def m005_speakers(db):
     # and an editor's correction apply to every segment of that voice.
     db["segments"].add_column("speaker_label", str)
     # One row per voice per episode: who we think it is, how sure, and why.
-    # No foreign key to episodes: remove_feed deletes episodes without knowing this table.
+    # No foreign key to episodes (LOOSE_REFERENCES below says where it points).
     db["speaker_labels"].create({
         "episode_id": int, "label": str, "person_id": int, "name": str, "confidence": float,
         "method": str, "seconds": float, "embedding": bytes, "edited": int, "updated": str,
@@ -170,6 +170,38 @@ def m005_speakers(db):
         "feed_id": int, "person_id": int, "embedding": bytes, "model": str, "episodes": str,
         "seconds": float, "updated": str,
     }, pk=("feed_id", "person_id"), foreign_keys=[("person_id", "people", "id")])
+
+
+# Columns that point at another table's id without a foreign key (m005):
+# deleting follows them as it follows the foreign keys.
+LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
+
+
+def _references(db):
+    """{table: [(table pointing at it, its column, the column pointed at)]}."""
+    refs = {}
+    for table in db.table_names():
+        for fk in db[table].foreign_keys:
+            refs.setdefault(fk.other_table, []).append((table, fk.column, fk.other_column))
+    for table, column, other in LOOSE_REFERENCES:
+        refs.setdefault(other, []).append((table, column, "id"))
+    return refs
+
+
+def delete_with_dependents(db, table, where, params=()):
+    """Delete rows of ``table`` and, first, every row that points at them,
+    following the schema's foreign keys (a new table is covered as soon as
+    its foreign key is declared). Returns how many rows of table went."""
+    refs = _references(db)
+
+    def delete(table, where, seen):
+        for child, column, other in refs.get(table, []):
+            if child not in seen:
+                delete(child, f"{column} in (select {other} from {table} where {where})", seen | {child})
+        return db.execute(f"delete from {table} where {where}", params).rowcount
+
+    with db.atomic():
+        return delete(table, where, {table})
 
 
 # --- rerunnable extras ------------------------------------------------------

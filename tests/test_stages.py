@@ -119,3 +119,19 @@ def test_no_import_cycles_and_the_library_never_imports_the_cli():
         return False
 
     assert [name for name in graph if reaches(name, name, {name})] == []
+
+
+def test_removing_a_feed_follows_the_schema(demo):
+    from pipeline.subscriptions import remove_feed
+
+    db, options = demo
+    run_stages(db, PIPELINE, [1], **options)
+    db["collections"].insert({"id": 1, "name": "keep"})
+    db["collection_items"].insert({"collection_id": 1, "item_id": db.execute("select min(id) from items").fetchone()[0]})
+    db["speaker_labels"].insert({"episode_id": 1, "label": "SPEAKER_0"})
+    db["voiceprints"].insert({"feed_id": 1, "person_id": db.execute("select min(id) from people").fetchone()[0]})
+    kept = {t: db[t].count for t in ("people", "roles", "collections", "runs")}
+    assert remove_feed(db, db["feeds"].get(1)) == 3
+    tables = [t for t in db.table_names() if "_fts" not in t and t != "_sqlite_migrations"]
+    assert {t: db[t].count for t in tables if db[t].count} == kept
+    assert list(db.execute("pragma foreign_key_check")) == []
