@@ -74,7 +74,8 @@ def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify
     totals = result.counts
     for feed in feed_rows(db, feeds):
         try:
-            counts = ingest_feed(db, feed["url"], client=client, policy=policy)
+            counts = ingest_feed(db, feed["url"], client=client, policy=policy,
+                                 warn=lambda message, url=feed["url"]: notify(f"warning: {url}: {message}"))
         except FeedError as exc:
             totals["failed"] += 1
             result.errors.append({"feed": feed["url"], "error": str(exc)})
