@@ -1142,8 +1142,10 @@ def collections_delete(name, yes, db_path):
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv", "json", "jsonl", "readwise"]),
               help="Output format (default: from the -o suffix, else md)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout")
+@click.option("--raw-csv", is_flag=True,
+              help="CSV cells as stored, without the ' before =, +, -, @ that keeps spreadsheets from running them")
 @db_option
-def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
+def export_cmd(collection, query, quote, fmt, output, raw_csv, db_path, **filters):
     """Export a collection, a search, or every item except rejected ones.
 
     \b
@@ -1160,7 +1162,7 @@ def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
     fmt = format_for(output, fmt)
     db = get_db(db_path)
     n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
-                     query=quote_query_if(query, quote), **item_filters(**filters))
+                     query=quote_query_if(query, quote), raw_csv=raw_csv, **item_filters(**filters))
     if output:
         click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 
