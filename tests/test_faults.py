@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import ROOT
+from pipeline.cli import cli
 from pipeline.download import download
 from pipeline.feeds import MAX_FEED_BYTES, FeedError, ingest_feed
 from pipeline.http_client import RetryPolicy, make_client
@@ -851,3 +853,38 @@ def test_an_endless_local_file_hits_the_size_limit(db, tmp_path):
     with pytest.raises(DownloadError, match="over the limit of 1000000 bytes"):
         download_file("/dev/zero", tmp_path / "audio" / "a.mp3", client=None, max_bytes=1_000_000)
     assert files(tmp_path / "audio") == []
+
+
+def elf_bytes():
+    return Path("/bin/true").read_bytes() if Path("/bin/true").exists() else b"\x7fELF\x02\x01\x01" + bytes(4000)
+
+
+@pytest.mark.parametrize("name, make", [
+    ("random.txt", lambda: __import__("random").Random(12).randbytes(4096)),
+    ("program.txt", elf_bytes),
+    ("talk.vtt", lambda: b"WEBVTT\n\n" + __import__("random").Random(3).randbytes(2000)),
+    ("audio.md", lambda: b"ID3\x04\x00\x00\x00\x00\x00#TSSE\x00\x00\x00\x0f\x00\x00\x03Lavf" + bytes(3000)),
+], ids=["random bytes", "an ELF file named .txt", "VTT header then bytes", "MP3 named .md"])
+def test_transcripts_import_refuses_binary_files(tmp_path, name, make):
+    path = tmp_path / name
+    path.write_bytes(make())
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["transcripts", "import", str(path), "--db", str(db),
+                                      "--transcripts-dir", str(tmp_path / "t")])
+    assert result.exit_code == 1
+    assert result.output == (f"failed: {path}: not a text file (binary data); expected a transcript in VTT, SRT, "
+                             "JSON, HTML, text or Markdown\n")
+    assert open_db_rows(db) == [] and files(tmp_path / "t") == []
+
+
+def test_transcripts_import_still_reads_text_in_other_encodings(tmp_path):
+    utf16 = tmp_path / "a.txt"
+    utf16.write_bytes("Ann: Talk to customers every week, naïvely.\n".encode("utf-16"))
+    latin = tmp_path / "b.txt"
+    latin.write_bytes(b"Bo: Caf\xe9 strategy, every week.\n")
+    result = CliRunner().invoke(cli, ["transcripts", "import", str(utf16), str(latin), "--db", str(tmp_path / "x.db"),
+                                      "--transcripts-dir", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    from pipeline.db import open_db
+    assert [r["text"] for r in open_db(tmp_path / "x.db").query("select text from segments order by id")] == [
+        "Talk to customers every week, naïvely.", "Caf\ufffd strategy, every week."]
