@@ -393,6 +393,7 @@ def parse_profiles(data):
     for n, p in enumerate(people_in, 1):
         if not isinstance(p, dict) or not p.get("name"):
             raise ValueError(f"profile {n} has no name")
+        p = checked_profile(p, n)
         role = normalize_role_name(p.get("role") or p.get("title"))
         desc, desc_loc = split_location(p.get("org_description") or p.get("organization_description"))
         location = p.get("location") or desc_loc
@@ -416,6 +417,40 @@ def parse_profiles(data):
     counts = Counter(p["role"] for p in people if p["role"])
     main = roles[counts.most_common(1)[0][0]] if counts else None
     return {"role": main, "roles": list(roles.values()), "people": people}
+
+
+PROFILE_TEXT_FIELDS = ("name", "title", "role", "organization", "org_description", "organization_description",
+                       "location", "education", "background")
+PROFILE_LIST_FIELDS = ("quotes", "tips")
+
+
+def _kind(value):
+    return {str: "a string", bool: "true/false", int: "a number", float: "a number", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def checked_profile(p, n):
+    """p with its fields checked: text fields are text (numbers become text),
+    quotes and tips are lists of text. Raises ValueError naming the field."""
+    where = f"profile {n} ({p['name']})" if isinstance(p.get("name"), str) else f"profile {n}"
+    p = dict(p)
+    for key in PROFILE_TEXT_FIELDS:
+        value = p.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            p[key] = str(value)
+        elif value is not None and not isinstance(value, str):
+            raise ValueError(f'{where}: "{key}" must be text, not {_kind(value)}')
+    for key in PROFILE_LIST_FIELDS:
+        value = p.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise ValueError(f'{where}: "{key}" must be a list of text, not {_kind(value)}')
+        for i, line in enumerate(value, 1):
+            if not isinstance(line, str) or not line.strip():
+                raise ValueError(f'{where}: "{key}" item {i} must be text, not {_kind(line)}'
+                                 if not isinstance(line, str) else f'{where}: "{key}" item {i} is empty')
+    return p
 
 
 def parse_profiles_yaml(text):

@@ -888,3 +888,31 @@ def test_transcripts_import_still_reads_text_in_other_encodings(tmp_path):
     from pipeline.db import open_db
     assert [r["text"] for r in open_db(tmp_path / "x.db").query("select text from segments order by id")] == [
         "Talk to customers every week, naïvely.", "Caf\ufffd strategy, every week."]
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("people:\n- name: Corie Miller\n  tips: 5\n", 'profile 1 (Corie Miller): "tips" must be a list of text, not a number'),
+    ("people:\n- name: Corie Miller\n  quotes: not a list\n",
+     'profile 1 (Corie Miller): "quotes" must be a list of text, not a string'),
+    ("- name: Ann\n- name: Corie Miller\n  quotes: [fine, {nested: map}]\n",
+     'profile 2 (Corie Miller): "quotes" item 2 must be text, not a mapping'),
+    ("- name: Corie Miller\n  title: [Product, Manager]\n",
+     'profile 1 (Corie Miller): "title" must be text, not a list'),
+    ("- name: Corie Miller\n  tips: ['']\n", 'profile 1 (Corie Miller): "tips" item 1 is empty'),
+], ids=["tips a number", "quotes a string", "a quote that is a mapping", "title a list", "an empty tip"])
+def test_profiles_import_says_which_field_is_wrong(tmp_path, yaml_text, message):
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml_text)
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["profiles", "import", str(path), "--db", str(db)])
+    assert (result.exit_code, result.output) == (1, f"failed: {path}: {message}\n")
+    from pipeline.db import open_db
+    assert open_db(db)["items"].count == 0 and open_db(db)["people"].count == 0
+
+
+def test_profiles_import_takes_numbers_as_text(tmp_path):
+    path = tmp_path / "profiles.yaml"
+    path.write_text("- name: Corie Miller\n  education: 2010\n  tips: [Talk to customers every week.]\n")
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["profiles", "import", str(path), "--db", str(db)])
+    assert result.output == f"imported: {path}: 0 roles, 1 people, 1 new quotes and tips\n"
