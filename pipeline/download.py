@@ -3,7 +3,6 @@ resumable (HTTP Range), verified, and written by atomic rename."""
 import hashlib
 import logging
 import os
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
