@@ -45,7 +45,9 @@ class Podpipe(click.Group):
 
 
 def db_option(fn):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PODPIPE_DB",
+    # no envvar here: $PODPIPE_DB comes in through the configuration (db.resolve_db_path),
+    # so that --db, given before or after the command, always beats it
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
                         help="SQLite database file (env PODPIPE_DB, default db/podpipe.db)")(fn)
 
 
@@ -59,13 +61,21 @@ def silent_option(fn):
     return click.option("--silent", is_flag=True, help="No progress bar")(fn)
 
 
-def get_db(path, lock=False):
-    """Open the database; with lock, hold the job lock until the command ends."""
+def get_db(path, lock=False, create=False):
+    """Open the database; with lock, hold the job lock until the command ends.
+
+    Only commands that bring data in (create) make a new database: for the
+    others a missing one is an error, so a mistyped --db never looks like an
+    empty database, and leaves no file or folder behind.
+    """
     from .maintenance import Lock
 
     ctx = click.get_current_context()
     root = ctx.find_root()
     path = db_path_of(path)
+    if not create and not os.path.exists(path):
+        raise click.ClickException(f"no database at {path} (check --db or $PODPIPE_DB; "
+                                   "'podpipe ingest FEED' creates one)")
     if lock:
         try:
             ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
@@ -120,7 +130,7 @@ def feeds_add(locations, db_path):
     """
     from .subscriptions import add_feeds
 
-    db = get_db(db_path)
+    db = get_db(db_path, create=True)
     for url, added in add_feeds(db, locations):
         click.echo(f"{'added' if added else 'already subscribed'}: {url}")
 
@@ -163,7 +173,7 @@ def feeds_import(opml, db_path):
         urls = parse_opml(opml.read())
     except FeedError as exc:
         raise click.ClickException(f"{opml.name}: {exc}") from None
-    db = get_db(db_path)
+    db = get_db(db_path, create=True)
     results = add_feeds(db, urls)
     added = sum(1 for _, a in results if a)
     click.echo(f"{added} feeds added, {len(results) - added} already subscribed")
@@ -327,7 +337,7 @@ def ingest(feeds_, db_path):
     """
     from .subscriptions import subscribe
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     run_stage_command(db, "ingest", feeds=subscribe(db, feeds_), silent=True)
 
 
@@ -336,7 +346,7 @@ def ingest(feeds_, db_path):
 @db_option
 def download_cmd(db_path, **opts):
     """Download audio and publisher transcripts of ingested episodes."""
-    run_stage_command(get_db(db_path, lock=True), "download", **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "download", **opts)
 
 
 @cli.command(name="transcribe")
@@ -353,7 +363,7 @@ def transcribe_cmd(db_path, episode_ids, **opts):
         podpipe transcribe
         podpipe transcribe --episode 3 --model tiny.en --word-timestamps
     """
-    run_stage_command(get_db(db_path, lock=True), "transcribe", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **opts)
 
 
 @cli.group()
@@ -375,7 +385,7 @@ def transcripts_import(paths, transcripts_dir, db_path):
     from .transcript_formats import TranscriptFormatError
     from .transcript_import import import_transcript
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     failed = 0
     for path in paths:
         try:
@@ -420,7 +430,7 @@ def diarize_cmd(episode_ids, db_path, **opts):
         podpipe diarize                      # Whisper transcripts without speakers
         podpipe diarize --episode 3 --force  # again; editors' corrections are kept
     """
-    run_stage_command(get_db(db_path, lock=True), "diarize", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **opts)
 
 
 @cli.command()
@@ -460,7 +470,8 @@ def extract_cmd(episode_ids, rescore, limit, db_path):
     \b
     Re-running replaces the machine's items but never an editor's decision.
     """
-    run_stage_command(get_db(db_path, lock=True), "extract", episode_ids, rescore=rescore, limit=limit, silent=True)
+    run_stage_command(get_db(db_path, lock=True, create=True), "extract", episode_ids, rescore=rescore, limit=limit,
+                      silent=True)
 
 
 @cli.command()
@@ -482,7 +493,7 @@ def classify(input):
 @db_option
 def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
-    run_stage_command(get_db(db_path, lock=True), "link", episode_ids, silent=True)
+    run_stage_command(get_db(db_path, lock=True, create=True), "link", episode_ids, silent=True)
 
 
 @cli.group()
@@ -497,7 +508,7 @@ def profiles_import(paths, db_path):
     """Import role pages (Markdown, text) or profile files (YAML, JSON)."""
     from .profiles import ProfileError, import_profiles
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     failed = False
     for path in paths:
         try:
@@ -634,7 +645,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     unknown = [s for s in wanted if s not in PIPELINE]
     if unknown:
         raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(PIPELINE)}")
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     # we hold the lock, so any temp file lying about was left by a killed run
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
     feeds = subscribe(db, feeds_)
@@ -695,7 +706,7 @@ def retry(episode_ids, db_path):
     """Re-queue failed episodes (their attempt counts are kept)."""
     from .queue import retry as requeue
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     n = requeue(db, episode_ids)
     click.echo(f"{n} episodes re-queued; 'podpipe run' will try them again")
 

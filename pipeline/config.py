@@ -73,6 +73,9 @@ def load_config(path=None, environ=None):
 def default_map(command, config):
     """A Click default_map giving every command's options their configured values."""
     by_param = {SETTINGS[key][1]: value for key, (value, source) in config.items() if source != "default"}
+    # not the database: as a command's default it would beat a --db given before the
+    # command (podpipe --db b status); cli.db_path_of resolves it, options first
+    by_param.pop("db_path", None)
     result = {}
     for name, sub in getattr(command, "commands", {}).items():
         if getattr(sub, "commands", None):

@@ -916,3 +916,42 @@ def test_profiles_import_takes_numbers_as_text(tmp_path):
     db = tmp_path / "x.db"
     result = CliRunner().invoke(cli, ["profiles", "import", str(path), "--db", str(db)])
     assert result.output == f"imported: {path}: 0 roles, 1 people, 1 new quotes and tips\n"
+
+
+# --- which database ------------------------------------------------------------------
+
+READERS = [["status"], ["search", "customers"], ["feeds", "list"], ["feeds", "export"], ["episodes"], ["runs"],
+           ["export"], ["collections", "list"], ["items", "show", "1"], ["profiles", "list"],
+           ["transcripts", "show", "1"], ["check"], ["speakers", "1"], ["items", "approve", "1"], ["review"]]
+
+
+@pytest.mark.parametrize("args", READERS, ids=[" ".join(a) for a in READERS])
+def test_a_mistyped_db_is_an_error_not_a_new_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "dbb" / "podpipe.db"
+    result = CliRunner().invoke(cli, ["--db", str(typo), *args])
+    assert result.exit_code == 1, result.output
+    assert result.output == (f"Error: no database at {typo} (check --db or $PODPIPE_DB; "
+                             "'podpipe ingest FEED' creates one)\n")
+    assert files(tmp_path) == [] and not typo.parent.exists()
+
+
+def test_db_option_beats_the_environment(tmp_path, monkeypatch):
+    from pipeline.db import open_db
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b", "c"):
+        open_db(tmp_path / f"{name}.db")["feeds"].insert({"url": f"http://127.0.0.1:9/{name}.xml", "added": "x"})
+    (tmp_path / "podpipe.toml").write_text('db = "c.db"\n')
+    monkeypatch.setenv("PODPIPE_DB", str(tmp_path / "a.db"))
+
+    def feed(*args):
+        result = CliRunner().invoke(cli, [*args, "--nl"] if args[-1] == "list" else list(args))
+        assert result.exit_code == 0, result.output
+        return result.output.split('"url": "')[1].split('"')[0].rsplit("/", 1)[1]
+
+    assert feed("--db", str(tmp_path / "b.db"), "feeds", "list") == "b.xml"
+    assert feed("feeds", "list", "--db", str(tmp_path / "b.db")) == "b.xml"
+    assert feed("feeds", "list") == "a.xml"  # the environment beats podpipe.toml
+    monkeypatch.delenv("PODPIPE_DB")
+    assert feed("feeds", "list") == "c.xml"
