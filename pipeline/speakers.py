@@ -26,7 +26,10 @@ import json
 import math
 import re
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # numpy comes with the diarize extra; diarize._import_extra says which one to install
+    np = None
 
 from .db import utcnow
 from .errors import PodpipeError

@@ -3,6 +3,8 @@ purpose. For every fault we check the outcome, what is recorded in the
 database and on disk, and that the next run recovers once the server behaves.
 docs/faults.md summarises the matrix."""
 import gzip
+import os
+import sys
 import hashlib
 import http
 import re
@@ -955,3 +957,42 @@ def test_db_option_beats_the_environment(tmp_path, monkeypatch):
     assert feed("feeds", "list") == "a.xml"  # the environment beats podpipe.toml
     monkeypatch.delenv("PODPIPE_DB")
     assert feed("feeds", "list") == "c.xml"
+
+
+# --- a base install, without the extras -------------------------------------------------
+
+BLOCK_EXTRAS = """
+import sys
+for name in ("numpy", "torch", "resemblyzer", "webrtcvad", "faster_whisper", "ctranslate2", "whisper"):
+    sys.modules[name] = None  # as if not installed: importing it raises ImportError
+from pipeline.cli import cli
+cli(sys.argv[1:], prog_name="podpipe")
+"""
+
+
+def base_install(*args, cwd):
+    return subprocess.run([sys.executable, "-c", BLOCK_EXTRAS, *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_speaker_commands_without_the_diarize_extra(tmp_path):
+    from items_fixture import make_db
+
+    db = tmp_path / "x.db"
+    make_db(db)
+    listed = base_install("speakers", "1", "--db", str(db), "--nl", cwd=tmp_path)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    for args in (["diarize", "--episode", "1"], ["transcribe", "--diarize", "--episode", "1", "--silent"]):
+        result = base_install(*args, "--db", str(db), cwd=tmp_path)
+        assert "Traceback" not in result.stderr and "ModuleNotFoundError" not in result.stderr, result.stderr
+        assert "pip install 'podpipe[diarize]'" in result.stdout + result.stderr, (args, result.stderr)
+
+
+def test_the_asr_tests_skip_without_the_whisper_extra(tmp_path):
+    script = BLOCK_EXTRAS.replace("from pipeline.cli import cli\ncli(sys.argv[1:], prog_name=\"podpipe\")",
+                                  "import pytest\nsys.exit(pytest.main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", script, "-q", "-p", "no:cacheprovider", "-m", "not slow",
+                             str(ROOT / "tests" / "test_asr.py")], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode in (0, 5), result.stdout[-2000:]  # 5: every test skipped or deselected
+    assert "error" not in result.stdout.lower().replace("errors=0", ""), result.stdout[-2000:]
