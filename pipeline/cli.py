@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .db import open_db
+from .errors import PodpipeError
 from .output import output_options, print_rows
 
 EXIT_FAILED = 1  # some work failed; the rest is done
@@ -28,6 +29,10 @@ class Podpipe(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except PodpipeError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
         except BrokenPipeError:
             # the reader went away (podpipe export | head): stop quietly, as cat does
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -56,17 +61,14 @@ def silent_option(fn):
 
 def get_db(path, lock=False):
     """Open the database; with lock, hold the job lock until the command ends."""
-    from .maintenance import Lock, LockedError
+    from .maintenance import Lock
 
     ctx = click.get_current_context()
     root = ctx.find_root()
-    # --db may be given before the command too: podpipe --db x.db ingest
-    path = path or root.params.get("db_path") or root.obj["config"]["db"][0]
+    path = db_path_of(path)
     if lock:
         try:
             ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
-        except LockedError as exc:
-            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot lock {path}: {exc.strerror}") from None
     try:
@@ -101,12 +103,9 @@ def progress_bar(total, label, silent):
 @click.pass_context
 def cli(ctx, db_path, config_path, verbose, log_file, wait):
     """Turn podcast interviews with product managers into a research database."""
-    from .config import ConfigError, default_map, load_config
+    from .config import default_map, load_config
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise ConfigProblem(str(exc)) from None
+    config = load_config(config_path)
     ctx.obj = {"config": config}
     ctx.default_map = default_map(cli, config)
     if verbose or log_file:
@@ -156,14 +155,11 @@ def feeds_list(db_path, fmt):
 @db_option
 def feeds_remove(feeds_, db_path):
     """Unsubscribe from feeds (by id, URL or title) and delete their episodes."""
-    from .feeds import FeedError, feed_rows
+    from .feeds import feed_rows
     from .subscriptions import remove_feed
 
     db = get_db(db_path)
-    try:
-        rows = feed_rows(db, feeds_)
-    except FeedError as exc:
-        raise click.ClickException(str(exc)) from None
+    rows = feed_rows(db, feeds_)
     for feed in rows:
         n = remove_feed(db, feed)
         click.echo(f"removed: {feed['url']} ({n} episodes)")
@@ -203,10 +199,7 @@ def run_ingest(db, selectors, echo):
     """Ingest feeds; returns (totals, errors)."""
     from .feeds import FeedError, feed_rows, ingest_feed
 
-    try:
-        rows = feed_rows(db, selectors)
-    except FeedError as exc:
-        raise click.ClickException(str(exc)) from None
+    rows = feed_rows(db, selectors)
     totals = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0}
     errors = []
     for feed in rows:
@@ -385,7 +378,6 @@ TRANSCRIBE_PARAMS = ("episode_ids", "model", "engine", "language", "vad", "word_
 
 
 def run_transcribe(db, opts, echo):
-    from .models import ModelError
     from .transcribe import transcribe
 
     if opts.get("diarize"):
@@ -393,11 +385,8 @@ def run_transcribe(db, opts, echo):
         if not available():
             echo(f"{MISSING_EXTRA}; transcribing without speakers", err=True)
             opts = {**opts, "diarize": False}
-    try:
-        with transcribe_progress(opts.get("silent")) as progress:
-            result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
-    except ModelError as exc:
-        raise ConfigProblem(str(exc)) from None
+    with transcribe_progress(opts.get("silent")) as progress:
+        result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
     for episode_id, message in result["errors"]:
         echo(f"failed: episode {episode_id}: {message}", err=True)
     return result
@@ -475,14 +464,13 @@ def transcripts_import(paths, transcripts_dir, db_path):
 def transcripts_show(episode, fmt, db_path):
     """Print an episode's transcript."""
     from .transcript_formats import write
+    from .transcripts import segments_of, transcript_of
 
     db = get_db(db_path)
-    row = db.execute("select id from transcripts where episode_id = ?", [episode]).fetchone()
-    if not row:
+    transcript = transcript_of(db, episode)
+    if not transcript:
         raise click.ClickException(f"episode {episode} has no transcript (run 'podpipe transcribe')")
-    segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
-                             "order by idx", [row[0]]))
-    click.echo(write(segments, fmt), nl=False)
+    click.echo(write(segments_of(db, transcript["id"]), fmt), nl=False)
 
 
 @cli.command(name="diarize")
@@ -539,18 +527,15 @@ def speakers(episode, corrections, db_path, fmt):
         podpipe speakers 3
         podpipe speakers 3 --set "SPEAKER_1=Corie Miller"
     """
-    from .speakers import SpeakerError, set_speaker, speaker_summary
+    from .speakers import set_speaker, speaker_summary
 
     db = get_db(db_path, lock=bool(corrections))
-    try:
-        for correction in corrections:
-            label, sep, name = correction.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{correction!r} is not LABEL=NAME", param_hint="--set")
-            set_speaker(db, episode, label.strip().upper(), name)
-        rows = speaker_summary(db, episode)
-    except SpeakerError as exc:
-        raise click.ClickException(str(exc)) from None
+    for correction in corrections:
+        label, sep, name = correction.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{correction!r} is not LABEL=NAME", param_hint="--set")
+        set_speaker(db, episode, label.strip().upper(), name)
+    rows = speaker_summary(db, episode)
     print_rows(rows, fmt)
 
 
@@ -602,7 +587,7 @@ def classify(input):
 @db_option
 def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
-    from .profiles import link
+    from .link import link
 
     db = get_db(db_path, lock=True)
     counts = link(db, episode_ids=episode_ids)
@@ -706,13 +691,10 @@ def profiles_show(name, db_path):
 @db_option
 def profiles_link(label, person, episode, db_path):
     """Confirm that a speaker LABEL is PERSON (kept as an alias)."""
-    from .profiles import ProfileError, link_person
+    from .profiles import link_person
 
     db = get_db(db_path)
-    try:
-        link_person(db, label, person, episode)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    link_person(db, label, person, episode)
     click.echo(f"linked: {label} -> {person}")
 
 
@@ -722,13 +704,10 @@ def profiles_link(label, person, episode, db_path):
 @db_option
 def profiles_merge(keep, other, db_path):
     """Merge person OTHER into KEEP (items, episodes and names move over)."""
-    from .profiles import ProfileError, merge_people
+    from .profiles import merge_people
 
     db = get_db(db_path)
-    try:
-        merge_people(db, keep, other)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    merge_people(db, keep, other)
     click.echo(f"merged: {other} -> {keep}")
 
 
@@ -801,7 +780,7 @@ def run(feeds_, stages, db_path, **opts):
             counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
             click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
         if "link" in wanted:
-            from .profiles import link
+            from .link import link
 
             counts["link"] = link(db, episode_ids=opts["episode_ids"])
             click.echo(f"link: {counts['link']['items_linked']} items linked, "
@@ -915,25 +894,15 @@ def episodes(db_path, fmt):
 
 # --- search, query, review, collections, export, datasette -----------------
 
-@contextlib.contextmanager
-def user_errors():
-    """Our library's expected failures (SearchError, ReviewError, ...) as one line for the user."""
-    from .collections import CollectionError
-    from .export import ExportError
-    from .query import QueryError
-    from .review import ReviewError
-    from .search import SearchError
-
-    try:
-        yield
-    except (SearchError, ReviewError, CollectionError, ExportError, QueryError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def db_path_of(path):
     """The database path get_db would open, without opening it."""
+    from .db import resolve_db_path
+
     root = click.get_current_context().find_root()
-    return path or root.params.get("db_path") or (root.obj or {}).get("config", {}).get("db", ["db/podpipe.db"])[0]
+    # --db may be given before the command too: podpipe --db x.db ingest
+    return resolve_db_path(path or root.params.get("db_path"), (root.obj or {}).get("config"))
 
 
 def plural(n, word):
@@ -1004,8 +973,7 @@ def search(query, limit, quote, db_path, fmt, **filters):
     options.pop("kinds")
     if kind == "segment":
         options = {k: v for k, v in options.items() if v}
-    with user_errors():
-        rows = run_search(db, query, kind=kind, limit=limit, **options)
+    rows = run_search(db, query, kind=kind, limit=limit, **options)
     print_rows(rows, fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
 
 
@@ -1024,10 +992,9 @@ def query_cmd(sql, params, db_path, fmt):
     """
     from .query import open_read_only, run_query
 
-    with user_errors():
-        db = open_read_only(db_path_of(db_path))
-        columns, rows = run_query(db, sql, dict(params))
-        print_rows(rows, fmt, columns=columns)
+    db = open_read_only(db_path_of(db_path))
+    columns, rows = run_query(db, sql, dict(params))
+    print_rows(rows, fmt, columns=columns)
 
 
 REVIEW_ACTIONS = {"a": "approve", "r": "reject", "e": "edit text", "k": "change kind", "s": "skip", "q": "quit"}
@@ -1050,9 +1017,8 @@ def review(episode, collection, db_path):
                          skip_item)
 
     db = get_db(db_path)
-    with user_errors():
-        collection_id = get_collection(db, collection)["id"] if collection else None
-        items = pending_items(db, episode_id=episode, collection_id=collection_id)
+    collection_id = get_collection(db, collection)["id"] if collection else None
+    items = pending_items(db, episode_id=episode, collection_id=collection_id)
     if not items:
         click.echo("No pending items.")
         return
@@ -1085,13 +1051,12 @@ def review(episode, collection, db_path):
             if action == "q":
                 stopped = True
                 break
-            with user_errors():
-                if action == "e":
-                    text = click.prompt("New text", default=row["edited_text"] or row["text"])
-                    edit_item(db, row["id"], text=text)
-                    done["edited"] += 1
-                else:
-                    edit_item(db, row["id"], kind="tip" if row["kind"] == "quote" else "quote")
+            if action == "e":
+                text = click.prompt("New text", default=row["edited_text"] or row["text"])
+                edit_item(db, row["id"], text=text)
+                done["edited"] += 1
+            else:
+                edit_item(db, row["id"], kind="tip" if row["kind"] == "quote" else "quote")
             row = fetch_review_item(db, row["id"])
             click.echo(describe(row, n, len(items)))
         if stopped:
@@ -1122,9 +1087,8 @@ def _set_status(db_path, ids, collection, status):
     from .review import set_status
 
     db = get_db(db_path)
-    with user_errors():
-        ids = _ids_or_collection(db, ids, collection)
-        set_status(db, ids, status)
+    ids = _ids_or_collection(db, ids, collection)
+    set_status(db, ids, status)
     click.echo(f"{status} {plural(len(set(ids)), 'item')}")
 
 
@@ -1159,10 +1123,9 @@ def items_edit(item_id, text, kind, revert, db_path):
     if text is None and kind is None and not revert:
         raise click.UsageError("give --text, --kind or --revert")
     db = get_db(db_path)
-    with user_errors():
-        if revert:
-            text = fetch_items(db, [item_id])[0]["text"]
-        row = edit_item(db, item_id, text=text, kind=kind)
+    if revert:
+        text = fetch_items(db, [item_id])[0]["text"]
+    row = edit_item(db, item_id, text=text, kind=kind)
     edited = "edited" if row["edited_text"] is not None else "verbatim"
     click.echo(f"item {item_id}: {row['kind']}, {edited} text")
 
@@ -1177,10 +1140,9 @@ def items_show(item_id, db_path, fmt):
     from .review import fetch_items
 
     db = get_db(db_path)
-    with user_errors():
-        fetch_items(db, [item_id])
-        _, rows = select_items(db, statuses=["all"], ids=[item_id])
-        row = next(rows)
+    fetch_items(db, [item_id])
+    _, rows = select_items(db, statuses=["all"], ids=[item_id])
+    row = next(rows)
     if fmt in (None, "table"):
         print_rows(({"field": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else v}
                     for k, v in row.items()), fmt)
@@ -1202,8 +1164,7 @@ def collections_create(name, description, db_path):
     from .collections import save_collection
 
     db = get_db(db_path)
-    with user_errors():
-        save_collection(db, name, description)
+    save_collection(db, name, description)
     click.echo(f"created collection {name}")
 
 
@@ -1227,14 +1188,13 @@ def collections_add(name, ids, query, quote, db_path, **filters):
 
     options = item_filters(**filters)
     db = get_db(db_path)
-    with user_errors():
-        get_collection(db, name)
-        ids = list(ids)
-        if query or any(v for v in options.values()):
-            ids += matching_item_ids(db, quote_query(query) if quote and query else query, **options)
-        elif not ids:
-            raise click.UsageError("give item ids, or --search QUERY and/or filters")
-        added, already = add_items(db, name, ids)
+    get_collection(db, name)
+    ids = list(ids)
+    if query or any(v for v in options.values()):
+        ids += matching_item_ids(db, quote_query(query) if quote and query else query, **options)
+    elif not ids:
+        raise click.UsageError("give item ids, or --search QUERY and/or filters")
+    added, already = add_items(db, name, ids)
     click.echo(f"added {plural(added, 'item')} to {name}" + (f" ({already} already there)" if already else ""))
 
 
@@ -1247,8 +1207,7 @@ def collections_remove(name, ids, db_path):
     from .collections import remove_items
 
     db = get_db(db_path)
-    with user_errors():
-        n = remove_items(db, name, ids)
+    n = remove_items(db, name, ids)
     click.echo(f"removed {plural(n, 'item')} from {name}")
 
 
@@ -1262,8 +1221,7 @@ def collections_move(name, item_id, position, db_path):
     from .collections import move_item
 
     db = get_db(db_path)
-    with user_errors():
-        position = move_item(db, name, item_id, position)
+    position = move_item(db, name, item_id, position)
     click.echo(f"moved item {item_id} to position {position} in {name}")
 
 
@@ -1277,8 +1235,7 @@ def collections_note(name, item_id, note, db_path):
     from .collections import set_note
 
     db = get_db(db_path)
-    with user_errors():
-        set_note(db, name, item_id, note)
+    set_note(db, name, item_id, note)
     click.echo(f"{'noted' if note else 'removed the note on'} item {item_id} in {name}")
 
 
@@ -1302,8 +1259,7 @@ def collections_show(name, db_path, fmt):
     from .export import select_items
 
     db = get_db(db_path)
-    with user_errors():
-        _, rows = select_items(db, collection=name, statuses=["all"])
+    _, rows = select_items(db, collection=name, statuses=["all"])
     columns = ["position", "id", "kind", "status", "person", "episode_title", "timestamp", "text", "note"]
     print_rows(rows, fmt, columns=columns if fmt in (None, "table") else None)
 
@@ -1317,11 +1273,10 @@ def collections_delete(name, yes, db_path):
     from .collections import delete_collection, get_collection
 
     db = get_db(db_path)
-    with user_errors():
-        get_collection(db, name)
-        if not yes:
-            click.confirm(f"Delete collection {name}?", abort=True)
-        n = delete_collection(db, name)
+    get_collection(db, name)
+    if not yes:
+        click.confirm(f"Delete collection {name}?", abort=True)
+    n = delete_collection(db, name)
     click.echo(f"deleted collection {name} ({plural(n, 'item')}; the items stay)")
 
 
@@ -1350,9 +1305,8 @@ def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
 
     fmt = format_for(output, fmt)
     db = get_db(db_path)
-    with user_errors():
-        n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
-                         query=quote_query_if(query, quote), **item_filters(**filters))
+    n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
+                     query=quote_query_if(query, quote), **item_filters(**filters))
     if output:
         click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 

@@ -4,10 +4,11 @@ Positions are 1, 2, 3, ... with no gaps; every change keeps them so.
 An item is in a collection at most once.
 """
 from .db import utcnow
+from .errors import PodpipeError
 from .review import fetch_items
 
 
-class CollectionError(ValueError):
+class CollectionError(PodpipeError, ValueError):
     """A collection operation that cannot be done; the message is for the user."""
 
 

@@ -18,9 +18,17 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def resolve_db_path(path=None, config=None):
+    """The database file to use: ``path``, else the configuration's (from
+    ``config.load_config``: podpipe.toml or $PODPIPE_DB), else $PODPIPE_DB,
+    else db/podpipe.db. The one place that decides it."""
+    configured = (config or {}).get("db", (None, None))[0]
+    return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+
+
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
-    path = str(path or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+    path = resolve_db_path(path)
     if read_only:
         if not Path(path).exists():
             raise FileNotFoundError(f"no database at {path}")

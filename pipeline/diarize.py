@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ConfigurationError
+
 SAMPLE_RATE = 16000
 HOP = 160  # resemblyzer's mel frames are 10 ms apart
 FRAME_S = HOP / SAMPLE_RATE
@@ -41,7 +43,7 @@ EXTRA_HINT = "pip install 'podpipe[diarize]'"
 MISSING_EXTRA = f"speaker diarization needs the diarize extra: {EXTRA_HINT}"
 
 
-class DiarizeUnavailable(ImportError):
+class DiarizeUnavailable(ConfigurationError, ImportError):
     """The diarize extra (resemblyzer, torch, webrtcvad) is not installed."""
 
 

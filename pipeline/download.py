@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 import httpx
 
 from .db import utcnow
+from .errors import PodpipeError
+from .files import feed_slug
 from .http_client import FetchError, RetryPolicy, describe, local_path, make_client, retry_after_seconds
 from .queue import pending_filter
 from .text import slugify
@@ -31,7 +33,7 @@ TYPE_EXTENSIONS = {
 TRANSCRIPT_EXTENSIONS = {".vtt", ".srt", ".json", ".html", ".htm", ".txt"}
 
 
-class DownloadError(Exception):
+class DownloadError(PodpipeError):
     """A download that failed; one line for the user."""
 
 
@@ -186,11 +188,11 @@ class _Retry(Exception):
     pass
 
 
-def audio_dest(audio_dir, feed_slug, episode):
+def audio_dest(audio_dir, folder, episode):
     """Where an episode's audio goes: built from ids and slugs, never the URL's file name."""
     ext = file_extension(episode["enclosure_url"], episode["enclosure_type"], AUDIO_EXTENSIONS, ".audio")
     name = f"{episode['id']}-{slugify(episode['title'] or '', 40) or 'episode'}{ext}"
-    return Path(audio_dir) / feed_slug / name
+    return Path(audio_dir) / folder / name
 
 
 def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None, since=None):
@@ -201,8 +203,7 @@ def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None, since
 
 
 def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_links):
-    feed_slug = slugify(episode["feed_title"] or "") or f"feed-{episode['feed_id']}"
-    dest = audio_dest(audio_dir, feed_slug, episode)
+    dest = audio_dest(audio_dir, feed_slug(episode["feed_title"], episode["feed_id"]), episode)
     audio = download_file(episode["enclosure_url"], dest, client=client, max_bytes=max_bytes, policy=policy)
     links = []
     for n, link in enumerate(transcript_links, 1):

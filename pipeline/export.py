@@ -8,9 +8,7 @@ import csv
 import datetime
 import html
 import json
-import os
 import re
-import tempfile
 from itertools import groupby
 from pathlib import Path
 
@@ -18,6 +16,8 @@ import yaml
 
 from .citations import date_of, format_timestamp, person_line, timestamp_url
 from .collections import get_collection
+from .errors import PodpipeError
+from .files import atomic_file
 from .search import ITEM_JOINS, item_where, stream_query
 
 FORMATS = ("md", "html", "csv", "json", "jsonl", "readwise")
@@ -46,7 +46,7 @@ COLUMNS = ", ".join(f'{expr} as "{name}"' for name, expr in FIELDS)
 OPTION_NAMES = {"kinds": "kind", "statuses": "status", "episode_id": "episode", "collection_id": "collection"}
 
 
-class ExportError(ValueError):
+class ExportError(PodpipeError, ValueError):
     """An export that cannot be written; the message is for the user."""
 
 
@@ -291,12 +291,6 @@ WRITERS = {"md": write_markdown, "html": write_html, "csv": write_csv, "json": w
            "jsonl": write_jsonl, "readwise": write_readwise}
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_export(rows, fmt, *, meta=None, path=None, out=None):
     """Write rows in fmt to path (atomically) or to the file object out; returns the row count."""
     if fmt not in WRITERS:
@@ -306,22 +300,10 @@ def write_export(rows, fmt, *, meta=None, path=None, out=None):
         return WRITERS[fmt](rows, out, meta)
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with atomic_file(path, newline="", perms="umask") as f:
             n = WRITERS[fmt](rows, f, meta)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return n
 
 

@@ -16,6 +16,7 @@ import feedparser
 import logging
 
 from .db import utcnow
+from .errors import PodpipeError
 from .http_client import FetchError, RetryPolicy, local_path, make_client, with_retries
 from .people import save_person
 from .text import slugify
@@ -31,7 +32,7 @@ MAX_FEED_BYTES = 50 * 1024 * 1024
 FEED_DEADLINE_S = 120.0
 
 
-class FeedError(Exception):
+class FeedError(PodpipeError):
     """A feed that could not be fetched or parsed; one line for the user."""
 
 
@@ -443,8 +444,3 @@ def feed_rows(db, selectors=None):
             raise FeedError(f"no feed matches {s!r} (see 'podpipe feeds list')")
         chosen += [m for m in match if m not in chosen]
     return chosen
-
-
-def slug_for_feed(feed):
-    return slugify(feed["title"] or "") or f"feed-{feed['id']}"
-

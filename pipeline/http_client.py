@@ -9,12 +9,13 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from . import __version__
+from .errors import PodpipeError
 
 USER_AGENT = f"podpipe/{__version__} (+https://github.com/podpipe)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
-class FetchError(Exception):
+class FetchError(PodpipeError):
     """A fetch that failed for good; the message is one line for the user."""
 
 

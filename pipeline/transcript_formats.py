@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 
 import yaml
 
+from .errors import PodpipeError
+
 FORMATS = ("vtt", "srt", "json", "html", "txt", "md")
 
 # text/plain is left out on purpose: servers label all sorts of files so, and
@@ -39,7 +41,7 @@ HEADING = re.compile(r"^#{1,6}\s")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 
 
-class TranscriptFormatError(ValueError):
+class TranscriptFormatError(PodpipeError, ValueError):
     """The input is not a transcript in the stated format, or holds no segments."""
 
 

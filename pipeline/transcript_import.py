@@ -5,7 +5,7 @@ from pathlib import Path
 from . import transcript_formats as formats
 from .db import utcnow
 from .people import save_person
-from .transcribe import save_transcript
+from .transcripts import save_transcript
 
 IMPORT_FEED_URL = "import:transcripts"
 

@@ -10,7 +10,8 @@ from pipeline.cli import cli
 from pipeline.download import download
 from pipeline.extraction import extract
 from pipeline.feeds import ingest_feed
-from pipeline.profiles import import_profiles, link, link_person, match_person, merge_people, profile
+from pipeline.link import link
+from pipeline.profiles import import_profiles, link_person, match_person, merge_people, profile
 from pipeline.transcribe import transcribe
 
 DEMO = ROOT / "feeds" / "demo"
@@ -166,7 +167,8 @@ def test_demo_profile_show_after_run(tmp_path, monkeypatch):
 
 
 def test_guest_title_and_role_from_the_episode_description(db):
-    from pipeline.profiles import fill_from_description, save_role
+    from pipeline.link import fill_from_description
+    from pipeline.profiles import save_role
     from pipeline.people import save_person
 
     save_role(db, {"name": "Product Manager"})
