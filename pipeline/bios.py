@@ -54,15 +54,17 @@ def _name_pattern(name):
 def guest_sentences(description, name):
     """The sentences of a description's first paragraph about this guest, verbatim.
 
-    The paragraph must name the guest in full in its first sentence (archives
-    do carry another episode's description); later sentences count when they
+    We start at the first sentence that names the guest in full (archives do
+    carry another episode's description, which never does); later ones count when they
     name the guest or start with a pronoun. A truncated last sentence ("...")
     is left out.
     """
     sentences = _sentences(_first_paragraph(description))
     full = re.compile(r"\b" + r"\s+".join(re.escape(p) for p in name.split()) + r"\b", re.I)
-    if not sentences or not full.search(sentences[0]):
+    first = next((i for i, s in enumerate(sentences) if full.search(s)), None)
+    if first is None:
         return []
+    sentences = sentences[first:]
     named = _name_pattern(name)
     about = []
     for i, sentence in enumerate(sentences):

@@ -11,7 +11,9 @@ their "Tips for would-be ...", cited to the second.
 import html
 import json
 
+
 from .citations import date_of, format_timestamp, timestamp_url
+from .errors import PodpipeError
 from .export import HTML_STYLE, md_escape
 
 __all__ = ["RolePageError", "role_page", "render_markdown", "render_html", "PER_PERSON"]
@@ -19,7 +21,7 @@ __all__ = ["RolePageError", "role_page", "render_markdown", "render_html", "PER_
 PER_PERSON = 5  # quotes, and tips, shown per person
 
 
-class RolePageError(ValueError):
+class RolePageError(PodpipeError, ValueError):
     """A role page that cannot be made (no such role)."""
 
 

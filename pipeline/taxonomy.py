@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import PodpipeError
+
 __all__ = ["UNKNOWN", "load_taxonomy", "classify", "save_roles"]
 
 TAXONOMY_PATH = Path(__file__).with_name("roles.yaml")
@@ -19,7 +21,7 @@ UNKNOWN = "Unknown"
 UNKNOWN_DEFINITION = "Nobody has said what this person does yet: an editor can set the role."
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(PodpipeError, ValueError):
     """A roles file that cannot be used."""
 
 

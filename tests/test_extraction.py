@@ -168,10 +168,10 @@ def test_demo_profile_show_after_run(tmp_path, monkeypatch):
 
 def test_guest_title_and_role_from_the_episode_description(db):
     from pipeline.link import fill_from_description
-    from pipeline.profiles import save_role
     from pipeline.people import save_person
+    from pipeline.taxonomy import save_roles
 
-    save_role(db, {"name": "Product Manager"})
+    save_roles(db)
     feed = db["feeds"].insert({"url": "x"}).last_pk
     episode = db["episodes"].insert({"feed_id": feed, "guid": "g", "description":
                                      "Priya Raman, Technical Product Manager at Relaykit, a developer platform, "
@@ -179,11 +179,11 @@ def test_guest_title_and_role_from_the_episode_description(db):
     for name in ("Priya Raman", "Daniel Okoro"):
         db["episode_people"].insert({"episode_id": episode, "person_id": save_person(db, {"name": name}),
                                      "role": "guest"})
-    fill_from_description(db, db["episodes"].get(episode))
+    fill_from_description(db, db["episodes"].get(episode), {r["name"]: r["id"] for r in db.query("select * from roles")})
     rows = list(db.query("select p.name, p.title, p.organization, r.name as role from people p "
                          "join roles r on r.id = p.role_id order by p.name"))
     assert rows == [
-        {"name": "Daniel Okoro", "title": "Product Lead", "organization": "Ledgerline", "role": "Product Lead"},
+        {"name": "Daniel Okoro", "title": "Product Lead", "organization": "Ledgerline", "role": "Product Manager"},
         {"name": "Priya Raman", "title": "Technical Product Manager", "organization": "Relaykit",
          "role": "Product Manager"},
     ]
