@@ -11,7 +11,6 @@ their "Tips for would-be ...", cited to the second.
 import html
 import json
 
-
 from .citations import date_of, format_timestamp, timestamp_url
 from .errors import PodpipeError
 from .export import HTML_STYLE, md_escape
