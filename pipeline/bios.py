@@ -105,7 +105,7 @@ def _org_at(text):
         if text[end:tok.start()].strip():  # punctuation between words ends the name
             break
         word = tok.group().rstrip(".")
-        proper = bool(re.match(r"[A-Z0-9#&]", word)) or (
+        proper = bool(re.match(r"[A-Z0-9#&]|[a-z]+[A-Z]", word)) or (  # "mParticle"
             n == 0 and n + 1 < len(tokens) and re.match(r"[A-Z]", tokens[1].group()) and word.isalpha())
         joiner = word.lower() in ("of", "de", "&", "the") and words and n + 1 < len(tokens) \
             and re.match(r"[A-Z0-9]", tokens[n + 1].group())
@@ -151,7 +151,7 @@ def _tense(before):
 
 _ONE_OF = re.compile(r"\bone of (?:the|our|my)\b.*?(?=\band (?:the|a|an)\b|[,.]|$)", re.I)
 # a title followed by its organization: "head of product at Linear", "CEO of CRED", "author of BOOK"
-_AT = [re.compile(rf"\s(?:{words})\s(?=[A-Z0-9#]|[a-z]+\s[A-Z])") for words in ("at", "of|for|with")]
+_AT = [re.compile(rf"\s(?:{words})\s(?=[A-Z0-9#]|[a-z]+[A-Z]|[a-z]+\s[A-Z])") for words in ("at", "of|for|with")]
 
 
 def positions(sentence):

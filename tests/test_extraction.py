@@ -1,6 +1,7 @@
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -164,6 +165,17 @@ def test_demo_profile_show_after_run(tmp_path, monkeypatch):
     assert "— Customers and the business, with Corie Miller (2025-03-04) [00:" in out  # and from her episode
     result = runner.invoke(cli, ["profiles", "show", "Nobody Here"])
     assert result.exit_code == 1 and "no person named 'Nobody Here'" in result.output
+    # the role page: the seed's sections, Corie Miller's profile, her quotes and tips
+    result = runner.invoke(cli, ["export", "--role", "Product Manager", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    page = result.output
+    for heading in ("# Product Manager\n", "## Product Manager in one sentence", "## Who do they work with?",
+                    "## Responsibilities", "## Adjacent roles", "## Learn from the pros", "### Corie Miller",
+                    "#### On the role", "#### Tips for would-be product managers"):
+        assert heading in page
+    assert '"Product management is about customers.' in page and "\"You don't need a computer science" in page
+    result = runner.invoke(cli, ["export", "--role", "Product Manager", "-o", "pm.html"])
+    assert result.exit_code == 0 and "<h3>Corie Miller</h3>" in Path("pm.html").read_text()
 
 
 def test_guest_title_and_role_from_the_episode_description(db):
