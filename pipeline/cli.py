@@ -542,15 +542,16 @@ def _clock(seconds):
 
 @profiles.command(name="show")
 @click.argument("name")
+@click.option("--limit", type=click.IntRange(1), default=5, show_default=True, help="Quotes and tips to show of each")
 @db_option
-def profiles_show(name, db_path):
+def profiles_show(name, limit, db_path):
     """Show a person's profile, role, quotes and tips with citations."""
     import json as _json
 
     from .profiles import profile
 
     db = get_db(db_path)
-    found = profile(db, name)
+    found = profile(db, name, per_kind=limit)
     if not found:
         raise click.ClickException(f"no person named {name!r} (see 'podpipe profiles list')")
     person, role = found["person"], found["role"]
@@ -560,6 +561,10 @@ def profiles_show(name, db_path):
                        ("Education", "education"), ("Background", "background")):
         if person[key]:
             click.echo(f"{label}: {person[key]}")
+    past = [h for h in _json.loads(person.get("history") or "[]") if h["tense"] == "past"]
+    if past:
+        click.echo("Before: " + "; ".join(f"{h['title']} at {h['organization']}" if h["organization"]
+                                          else h["title"] for h in past))
     if role:
         click.echo(f"\nRole: {role['name']}")
         if role["definition"]:
@@ -1167,15 +1172,38 @@ def export_cmd(collection, query, quote, fmt, output, raw_csv, db_path, **filter
         podpipe export customer-tips --format md -o customer-tips.md
         podpipe export --search "product market fit" --status approved --format html -o pmf.html
         podpipe export --format jsonl > items.jsonl
+        podpipe export --role "Product Manager" --format md -o product-manager.md
+    \b
+    With --role and md or html (and no collection or search), the export is
+    the role's page: the role, then each person's profile with their quotes
+    and tips (approved ones, and a profile page's), like the seed page.
     """
     from .export import export_items, format_for
 
     fmt = format_for(output, fmt)
     db = get_db(db_path)
+    if filters.get("role") and fmt in ("md", "html") and not collection and not query:
+        return _export_role_page(db, filters["role"], fmt, output, filters.get("statuses"))
     n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
                      query=quote_query_if(query, quote), raw_csv=raw_csv, **item_filters(**filters))
     if output:
         click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
+
+
+def _export_role_page(db, role, fmt, output, statuses):
+    from .files import atomic_file
+    from .role_page_export import render_html, render_markdown, role_page
+
+    page = role_page(db, role, statuses=tuple(s for s in statuses or ("approved",) if s != "all")
+                     or ("approved", "pending"))
+    text = (render_markdown if fmt == "md" else render_html)(page)
+    if output:
+        with atomic_file(output, perms="umask") as f:
+            f.write(text)
+        click.echo(f"exported the {page['role']['name']} role page ({plural(len(page['people']), 'person')}) "
+                   f"to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 def quote_query_if(query, quote):

@@ -172,6 +172,13 @@ def m005_speakers(db):
     }, pk=("feed_id", "person_id"), foreign_keys=[("person_id", "people", "id")])
 
 
+@migrations()
+def m006_people_history(db):
+    # Every title a description gave a person, past and current, as JSON:
+    # [{"title", "organization", "tense", "episode_id"}]; the current one is people.title.
+    db["people"].add_column("history", str)
+
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
 LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
@@ -231,6 +238,15 @@ where i.kind = 'quote' order by t.topic, i.score desc""",
 select t.topic, i.*
 from item_topics t join items_full i on i.id = t.item_id""",
     # transcript segments with their episode and feed
+    # one row per person: the profile `podpipe profiles show` prints
+    "profiles": """
+select p.id, p.name, r.name as role, p.title, p.organization, p.organization_description, p.location,
+  p.education, p.background, p.history, p.aliases,
+  (select count(*) from items i where i.person_id = p.id and i.status != 'rejected') as items,
+  (select count(*) from items i where i.person_id = p.id and i.status = 'approved') as approved,
+  (select group_concat(e.title, ' | ') from episode_people ep join episodes e on e.id = ep.episode_id
+   where ep.person_id = p.id) as episodes
+from people p left join roles r on r.id = p.role_id""",
     "segments_full": """
 select s.id, s.text, s.speaker, s.start, s."end", t.episode_id, e.guid as episode_guid, e.title as episode_title,
        e.published, e.link as episode_link, f.id as feed_id, f.title as feed, s.transcript_id, s.idx

@@ -1,11 +1,13 @@
 """The link stage: the speakers of transcribed episodes to people (exact,
 alias or fuzzy name matches; uncertain ones wait for an editor in
-person_matches), guests' titles from episode descriptions, and items to the
+person_matches), guests' titles, organizations and roles from episode descriptions, and items to the
 people who said them."""
-import re
+import json
 
+from .bios import describe_guest
 from .db import utcnow
-from .profiles import match_person, normalise, person_names, role_for_title
+from .profiles import match_person, person_names
+from .taxonomy import UNKNOWN, classify, save_roles
 
 
 def link_episode(db, episode_id):
@@ -38,28 +40,38 @@ def link_episode(db, episode_id):
     return linked
 
 
-# "Corie Miller is Product Manager at X" or "Corie Miller, Product Manager at X"
-INTRO = re.compile(r"^(?P<name>[^.,]+?)(?:,| is) (?:an? |the )?(?P<title>[^.,]+?) (?:at|for|of) (?P<org>[^,.]+)")
+PROFILE_FIELDS = ("title", "organization", "organization_description", "location", "education", "background")
 
 
-def fill_from_description(db, episode):
-    """Feeds often say who the guest is ("Corie Miller is Product Manager at X",
-    "Corie Miller, Product Manager at X, on ..."): fill a guest's empty title,
-    organization and role from that."""
-    for person in db.query("select p.* from episode_people ep join people p on p.id = ep.person_id "
-                           "where ep.episode_id = ? and ep.role = 'guest'", [episode["id"]]):
-        if person["role_id"] and person["title"]:
-            continue
-        for sentence in re.split(r"(?<=\.)\s+", episode["description"] or ""):
-            m = INTRO.match(sentence.strip())
-            if m and normalise(m["name"]) == normalise(person["name"]):
-                from .role_pages import normalize_role_name
+def _history(person, facts, episode_id):
+    history = json.loads(person["history"] or "[]")
+    seen = {(h["title"], h["organization"]) for h in history}
+    for p in facts["positions"]:
+        if (p["title"], p["organization"]) not in seen:
+            history.append({"title": p["title"], "organization": p["organization"], "tense": p["tense"],
+                            "episode_id": episode_id})
+    return history
 
-                fields = {"title": person["title"] or m["title"].strip(),
-                          "organization": person["organization"] or m["org"].strip()}
-                fields["role_id"] = person["role_id"] or role_for_title(db, normalize_role_name(fields["title"]))
-                db["people"].update(person["id"], fields)
-                break
+
+def fill_from_description(db, episode, role_ids):
+    """What the description says about each guest ("Eeke de Milliano is the Head
+    of Product at Retool and a former product lead at Stripe"): fill their empty
+    profile fields, keep every title as history, and file them under a role
+    (or Unknown). What an editor or a profile page set is never replaced."""
+    for person in list(db.query("select p.* from episode_people ep join people p on p.id = ep.person_id "
+                                "where ep.episode_id = ? and ep.role = 'guest'", [episode["id"]])):
+        facts = describe_guest(episode["description"], person["name"])
+        fields = {k: facts[k] for k in PROFILE_FIELDS if facts[k] and not person[k]}
+        history = _history(person, facts, episode["id"])
+        if history:
+            fields["history"] = json.dumps(history)
+        if person["role_id"] in (None, role_ids[UNKNOWN]):
+            past = [h["title"] for h in reversed(history) if h["tense"] == "past"]
+            role, _why = classify(person["title"] or facts["title"], past, facts["sentences"])
+            fields["role_id"] = role_ids.get(role, role_ids[UNKNOWN])
+        fields = {k: v for k, v in fields.items() if v != person[k]}
+        if fields:
+            db["people"].update(person["id"], fields)
 
 
 def link(db, episode_ids=None, *, since=None):
@@ -78,9 +90,17 @@ def link(db, episode_ids=None, *, since=None):
         sql += " and e.published >= ?"
         params.append(str(since))
     counts = {"episodes": 0, "items_linked": 0, "suggestions": 0}
+    with db.atomic():
+        save_roles(db)
+    role_ids = {r["name"]: r["id"] for r in db.query("select id, name from roles")}
+    with db.atomic():
+        # a host is a podcast's host: that is a role (Author, in the taxonomy) though no description says more
+        db.execute("update people set role_id = ? where (role_id is null or role_id = ?) and id in "
+                   "(select person_id from episode_people where role = 'host')",
+                   [role_ids[classify("Podcast host")[0]], role_ids[UNKNOWN]])
     for episode in list(db.query(sql, params)):
         with db.atomic():
-            fill_from_description(db, episode)
+            fill_from_description(db, episode, role_ids)
             linked = link_episode(db, episode["id"])
             for label, pid in linked.items():
                 cursor = db.execute("update items set person_id = ? where episode_id = ? and speaker = ? "

@@ -184,8 +184,8 @@ def merge_people(db, keep_name, other_name):
     return keep[0]
 
 
-def profile(db, name):
-    """A person's profile with role and items, or None."""
+def profile(db, name, *, per_kind=None):
+    """A person's profile with role and items (the best ``per_kind`` quotes and tips), or None."""
     row = db.execute("select id from people where slug = ?", [slugify(name)]).fetchone()
     if not row:
         match = match_person(db, name)
@@ -198,7 +198,11 @@ def profile(db, name):
         "select i.id, i.kind, coalesce(i.edited_text, i.text) as text, i.source, i.status, i.start, "
         "e.title as episode_title, e.published, e.link as episode_link, e.enclosure_url "
         "from items i left join episodes e on e.id = i.episode_id where i.person_id = ? "
-        "and i.status != 'rejected' order by i.source desc, i.kind, e.published, i.start, i.id", [row[0]]))
+        # the best first: a profile page's, then approved ones, then by the extractor's score
+        "and i.status != 'rejected' order by i.source = 'profile page' desc, i.status = 'approved' desc, "
+        "i.score desc, e.published, i.start, i.id", [row[0]]))
+    if per_kind:
+        items = [i for i in items if i["kind"] == "quote"][:per_kind] + [i for i in items if i["kind"] == "tip"][:per_kind]
     episodes = list(db.query("select e.id, e.title, e.published, ep.role from episode_people ep "
                              "join episodes e on e.id = ep.episode_id where ep.person_id = ? "
                              "order by e.published", [row[0]]))

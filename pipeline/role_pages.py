@@ -140,7 +140,8 @@ def _markdown_sections(text):
 
 def _strip_md(text):
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](url) -> label
-    return re.sub(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1", r"\2", text).strip()
+    text = re.sub(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1", r"\2", text).strip()
+    return re.sub(r"\\([\\`*_\[\]<>#!|~&+=.)-])", r"\1", text)  # what our exports escape
 
 
 def _looks_like_heading(line):
@@ -292,18 +293,29 @@ def _interpret(sections):
         elif people and s["level"] >= 4:
             key = "quotes" if _QUOTES.search(s["title"]) else "tips" if _TIPS.search(s["title"]) else None
             if key:
-                people[-1][key] += [_unquote(_join(p)) for p in s["paragraphs"]]
+                # "— Episode, date, [mm:ss]" under an item is its citation, not another item
+                people[-1][key] += [_unquote(_join(p)) for p in s["paragraphs"] if not _join(p).startswith("— ")]
                 people[-1][key] += [_unquote(b) for b in s["bullets"]]
     return {"role": role, "roles": [role], "people": people}
 
 
+_FACT = re.compile(r"^(Organization|Location|Education): (.+)$")
+
+
 def _person(section, role_name):
     paragraphs = [_join(p) for p in section["paragraphs"]]
+    # "Organization: ..." lines that our role page export writes when the background does not say it
+    stated = {m[1].lower(): m[2] for m in map(_FACT.match, paragraphs) if m}
+    paragraphs = [p for p in paragraphs if not _FACT.match(p)]
     title = None
     if paragraphs and _looks_like_heading(paragraphs[0]) and not paragraphs[0].startswith(('"', "“")):
         title = paragraphs.pop(0)
     bio = "\n\n".join(paragraphs) or None
     facts = parse_bio(bio or "")
+    if "organization" in stated:
+        org, _, desc = stated["organization"].partition(", ")
+        facts.update(organization=org, organization_description=desc or None)
+    facts.update({k: v for k, v in stated.items() if k != "organization"})
     return {
         "name": section["title"],
         "title": title or facts["title"],
