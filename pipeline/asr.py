@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import PodpipeError
 from .models import ModelError, model_label, resolve_model
 
 __all__ = ["AudioError", "Engine", "ModelError", "load_audio", "load_model", "transcribe_audio"]
@@ -27,7 +28,7 @@ OPENAI_HINT = "pip install 'podpipe[openai-whisper]'"
 CONDITION_ON_PREVIOUS_TEXT = False
 
 
-class AudioError(ValueError):
+class AudioError(PodpipeError, ValueError):
     """An audio file is missing, empty, truncated or cannot be decoded."""
 
 
@@ -184,7 +185,7 @@ def _one_line(error):
 
 # --- transcription -------------------------------------------------------------
 
-def transcribe_audio(model, audio_path, *, language=None, vad=True, word_timestamps=False,
+def transcribe_audio(model, audio_path, *, audio=None, language=None, vad=True, word_timestamps=False,
                      beam_size=5, prompt=None, on_progress=None):
     """Transcribe one audio file with an ``Engine`` from ``load_model``.
 
@@ -194,8 +195,10 @@ def transcribe_audio(model, audio_path, *, language=None, vad=True, word_timesta
     "probability"}`` when ``word_timestamps`` is set, else None.
     ``prompt`` primes the decoder with words likely to be said (names, titles).
     ``on_progress(seconds_done, total_seconds)`` is called as segments arrive.
+    ``audio``: the samples of audio_path when the caller has decoded them already.
     """
-    audio = load_audio(audio_path)
+    if audio is None:
+        audio = load_audio(audio_path)
     duration = round(len(audio) / SAMPLE_RATE, 3)
     if model.engine == "openai-whisper":
         language, raw = _transcribe_openai(model.impl, audio, language, word_timestamps, beam_size, prompt)

@@ -11,6 +11,7 @@ import click
 
 from . import __version__
 from .db import open_db
+from .errors import PodpipeError
 from .output import output_options, print_rows
 
 EXIT_FAILED = 1  # some work failed; the rest is done
@@ -28,6 +29,10 @@ class Podpipe(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except PodpipeError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
         except BrokenPipeError:
             # the reader went away (podpipe export | head): stop quietly, as cat does
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -40,7 +45,9 @@ class Podpipe(click.Group):
 
 
 def db_option(fn):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="PODPIPE_DB",
+    # no envvar here: $PODPIPE_DB comes in through the configuration (db.resolve_db_path),
+    # so that --db, given before or after the command, always beats it
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
                         help="SQLite database file (env PODPIPE_DB, default db/podpipe.db)")(fn)
 
 
@@ -54,39 +61,30 @@ def silent_option(fn):
     return click.option("--silent", is_flag=True, help="No progress bar")(fn)
 
 
-def get_db(path, lock=False):
-    """Open the database; with lock, hold the job lock until the command ends."""
-    from .maintenance import Lock, LockedError
+def get_db(path, lock=False, create=False):
+    """Open the database; with lock, hold the job lock until the command ends.
+
+    Only commands that bring data in (create) make a new database: for the
+    others a missing one is an error, so a mistyped --db never looks like an
+    empty database, and leaves no file or folder behind.
+    """
+    from .maintenance import Lock
 
     ctx = click.get_current_context()
     root = ctx.find_root()
-    # --db may be given before the command too: podpipe --db x.db ingest
-    path = path or root.params.get("db_path") or root.obj["config"]["db"][0]
+    path = db_path_of(path)
+    if not create and not os.path.exists(path):
+        raise click.ClickException(f"no database at {path} (check --db or $PODPIPE_DB; "
+                                   "'podpipe ingest FEED' creates one)")
     if lock:
         try:
             ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
-        except LockedError as exc:
-            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot lock {path}: {exc.strerror}") from None
     try:
         return open_db(path)
     except Exception as exc:  # sqlite3 errors, permissions: one line for the user
         raise click.ClickException(f"cannot open database {path}: {exc}") from None
-
-
-@contextlib.contextmanager
-def progress_bar(total, label, silent):
-    """A progress bar on stderr; yields a function to call per item done."""
-    if silent or not total:
-        yield lambda *_: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda *_: progress.advance(task)
 
 
 @click.group(cls=Podpipe)
@@ -101,12 +99,9 @@ def progress_bar(total, label, silent):
 @click.pass_context
 def cli(ctx, db_path, config_path, verbose, log_file, wait):
     """Turn podcast interviews with product managers into a research database."""
-    from .config import ConfigError, default_map, load_config
+    from .config import default_map, load_config
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise ConfigProblem(str(exc)) from None
+    config = load_config(config_path)
     ctx.obj = {"config": config}
     ctx.default_map = default_map(cli, config)
     if verbose or log_file:
@@ -135,7 +130,7 @@ def feeds_add(locations, db_path):
     """
     from .subscriptions import add_feeds
 
-    db = get_db(db_path)
+    db = get_db(db_path, create=True)
     for url, added in add_feeds(db, locations):
         click.echo(f"{'added' if added else 'already subscribed'}: {url}")
 
@@ -146,9 +141,9 @@ def feeds_add(locations, db_path):
 def feeds_list(db_path, fmt):
     """List subscribed feeds with episode counts."""
     db = get_db(db_path)
-    rows = db.query("select f.id, f.url, f.title, count(e.id) as episodes, f.last_fetched, f.last_error "
-                    "from feeds f left join episodes e on e.feed_id = f.id group by f.id order by f.id")
-    print_rows(rows, fmt)
+    from .subscriptions import list_feeds
+
+    print_rows(list_feeds(db), fmt)
 
 
 @feeds.command(name="remove")
@@ -156,14 +151,11 @@ def feeds_list(db_path, fmt):
 @db_option
 def feeds_remove(feeds_, db_path):
     """Unsubscribe from feeds (by id, URL or title) and delete their episodes."""
-    from .feeds import FeedError, feed_rows
+    from .feeds import feed_rows
     from .subscriptions import remove_feed
 
     db = get_db(db_path)
-    try:
-        rows = feed_rows(db, feeds_)
-    except FeedError as exc:
-        raise click.ClickException(str(exc)) from None
+    rows = feed_rows(db, feeds_)
     for feed in rows:
         n = remove_feed(db, feed)
         click.echo(f"removed: {feed['url']} ({n} episodes)")
@@ -181,7 +173,7 @@ def feeds_import(opml, db_path):
         urls = parse_opml(opml.read())
     except FeedError as exc:
         raise click.ClickException(f"{opml.name}: {exc}") from None
-    db = get_db(db_path)
+    db = get_db(db_path, create=True)
     results = add_feeds(db, urls)
     added = sum(1 for _, a in results if a)
     click.echo(f"{added} feeds added, {len(results) - added} already subscribed")
@@ -191,76 +183,13 @@ def feeds_import(opml, db_path):
 @db_option
 def feeds_export(db_path):
     """Print the subscriptions as OPML."""
-    from .subscriptions import export_opml
+    from .subscriptions import export_opml, list_feeds
 
     db = get_db(db_path)
-    click.echo(export_opml(db.query("select * from feeds order by id")), nl=False)
+    click.echo(export_opml(list_feeds(db)), nl=False)
 
 
 # --- stages -----------------------------------------------------------------
-
-def run_ingest(db, selectors, echo):
-    """Ingest feeds; returns (totals, errors)."""
-    from .feeds import FeedError, feed_rows, ingest_feed
-
-    try:
-        rows = feed_rows(db, selectors)
-    except FeedError as exc:
-        raise click.ClickException(str(exc)) from None
-    totals = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0}
-    errors = []
-    for feed in rows:
-        try:
-            counts = ingest_feed(db, feed["url"])
-        except FeedError as exc:
-            totals["failed"] += 1
-            errors.append({"feed": feed["url"], "error": str(exc)})
-            echo(f"failed: {feed['url']}: {exc}", err=True)
-            continue
-        for k in ("new", "updated", "unchanged", "not_modified"):
-            totals[k] += counts[k]
-        if counts["not_modified"]:
-            echo(f"not modified: {feed['url']}", err=True)
-        else:
-            dup = f", {counts['duplicate']} duplicate items skipped" if counts["duplicate"] else ""
-            echo(f"ingested: {feed['url']}: {counts['new']} new, {counts['updated']} updated, "
-                 f"{counts['unchanged']} unchanged{dup}", err=True)
-    return totals, errors
-
-
-def subscribe(db, locations):
-    """Make sure feeds named on the command line are subscribed; returns their URLs."""
-    from .subscriptions import add_feeds
-
-    if not locations:
-        return []
-    new = [loc for loc in locations if not loc.isdigit()]
-    return [url for url, _ in add_feeds(db, new)] + [loc for loc in locations if loc.isdigit()]
-
-
-@cli.command()
-@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
-@db_option
-def ingest(feeds_, db_path):
-    """Fetch feeds and store their episodes (all subscribed feeds by default).
-
-    \b
-    Examples:
-        podpipe ingest                       # every subscribed feed
-        podpipe ingest feeds/demo/feed.xml   # subscribes first if needed
-    """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    selectors = subscribe(db, feeds_)
-    run_id = start_run(db, "ingest", {"feeds": feeds_})
-    totals, errors = run_ingest(db, selectors, click.echo)
-    finish_run(db, run_id, "partial" if errors else "ok", {"ingest": totals}, errors)
-    click.echo(f"{totals['new']} new, {totals['updated']} updated, {totals['unchanged']} unchanged, "
-               f"{totals['not_modified']} feeds not modified, {totals['failed']} feeds failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
-
 
 def max_attempts_option(fn):
     return click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
@@ -280,43 +209,6 @@ def download_options(fn):
     ]):
         fn = decorator(fn)
     return fn
-
-
-DOWNLOAD_PARAMS = ("limit", "concurrency", "max_bytes", "max_attempts", "audio_dir", "since")
-
-
-def pick(opts, names):
-    return {k: opts[k] for k in names if k in opts}
-
-
-def run_download(db, opts, echo):
-    from .download import download, pending_downloads
-
-    kw = pick(opts, DOWNLOAD_PARAMS)
-    total = len(pending_downloads(db, **pick(kw, ("limit", "max_attempts", "since"))))
-    with progress_bar(total, "downloading", opts.get("silent")) as advance:
-        result = download(db, progress=advance, **kw)
-    for episode_id, message in result["errors"]:
-        echo(f"failed: episode {episode_id}: {message}", err=True)
-    return result
-
-
-@cli.command(name="download")
-@download_options
-@db_option
-def download_cmd(db_path, **opts):
-    """Download audio and publisher transcripts of ingested episodes."""
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "download", opts)
-    result = run_download(db, opts, click.echo)
-    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
-    finish_run(db, run_id, "partial" if errors else "ok",
-               {"download": {"downloaded": result["downloaded"], "failed": result["failed"]}}, errors)
-    click.echo(f"{result['downloaded']} downloaded, {result['failed']} failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
 
 
 def speakers_option(fn):
@@ -352,8 +244,9 @@ def transcripts_dir_option(fn):
 
 
 @contextlib.contextmanager
-def transcribe_progress(silent):
-    """Progress on stderr: episode N of M, audio seconds done, real-time factor."""
+def stage_progress(silent):
+    """Progress on stderr: episodes done; for Whisper, episode N of M, audio
+    seconds done and the real-time factor."""
     if silent:
         yield None
         return
@@ -361,46 +254,99 @@ def transcribe_progress(silent):
     from rich.progress import BarColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"), TextColumn("{task.fields[rtf]}"))
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        state = {}
+               TextColumn("{task.completed:.0f}/{task.total:.0f}{task.fields[unit]}"),
+               TextColumn("{task.fields[note]}"))
+    bar = Progress(*columns, console=Console(stderr=True))
+    task = None
 
-        def progress(event, **f):
-            if event == "episode":
-                state["task"] = bar.add_task(f"episode {f['n']} of {f['total']}",
-                                             total=f["episode"].get("duration_s") or 1, rtf="")
-            elif event == "audio":
-                bar.update(state["task"], completed=f["done"], total=f["total"])
-            elif event == "done" and f["source"] == "publisher":
-                bar.update(state["task"], completed=bar.tasks[-1].total, rtf="publisher transcript")
-            elif event == "done":
-                bar.update(state["task"], rtf=f"real-time factor {f['rtf']:.2f}")
+    def progress(event, stage=None, **f):
+        nonlocal task
+        # started once there is work: no empty bar, no stray line before an error
+        if not bar.live.is_started and (event != "start" or f["total"]):
+            bar.start()
+        if event == "start":
+            task = bar.add_task(stage, total=f["total"], unit=" episodes", note="") if f["total"] else None
+        elif event == "episode":
+            task = bar.add_task(f"episode {f['n']} of {f['total']}", unit=" s audio", note="",
+                                total=f["episode"].get("duration_s") or 1)
+        elif event == "audio":
+            bar.update(task, completed=f["done"], total=f["total"])
+        elif event == "done" and stage == "transcribe":
+            if f["source"] == "publisher":
+                bar.update(task, completed=bar.tasks[-1].total, note="publisher transcript")
+            else:
+                bar.update(task, note=f"real-time factor {f['rtf']:.2f}")
+        elif event == "done" and task is not None:
+            bar.advance(task)
 
-        yield progress
-
-
-# the transcribe options that go to the transcription stage
-TRANSCRIBE_PARAMS = ("episode_ids", "model", "engine", "language", "vad", "word_timestamps", "beam_size",
-                     "force_whisper", "transcripts_dir", "limit", "max_attempts", "since", "diarize", "max_speakers")
-
-
-def run_transcribe(db, opts, echo):
-    from .models import ModelError
-    from .transcribe import transcribe
-
-    if opts.get("diarize"):
-        from .diarize import MISSING_EXTRA, available
-        if not available():
-            echo(f"{MISSING_EXTRA}; transcribing without speakers", err=True)
-            opts = {**opts, "diarize": False}
     try:
-        with transcribe_progress(opts.get("silent")) as progress:
-            result = transcribe(db, progress=progress, **pick(opts, TRANSCRIBE_PARAMS))
-    except ModelError as exc:
-        raise ConfigProblem(str(exc)) from None
-    for episode_id, message in result["errors"]:
-        echo(f"failed: episode {episode_id}: {message}", err=True)
-    return result
+        yield progress
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+
+
+# What each stage's command prints when it is done, and what `podpipe run` prints.
+SUMMARY = {
+    "ingest": "{new} new, {updated} updated, {unchanged} unchanged, {not_modified} feeds not modified, "
+              "{failed} feeds failed",
+    "download": "{downloaded} downloaded, {failed} failed",
+    "transcribe": "{transcribed} transcribed ({publisher} from publisher transcripts, {whisper} by Whisper), "
+                  "{failed} failed",
+    "diarize": "{diarized} diarized, {failed} failed",
+    "extract": "{items} items from {episodes} episodes",
+    "link": "{episodes} episodes linked, {items_linked} items linked, {suggestions} uncertain matches waiting "
+            "('podpipe profiles matches')",
+}
+RUN_SUMMARY = {
+    "ingest": "ingest: {new} new, {updated} updated, {failed} feeds failed",
+    "download": "download: {downloaded} downloaded, {failed} failed",
+    "transcribe": "transcribe: {transcribed} transcribed ({publisher} publisher, {whisper} Whisper), {failed} failed",
+    "extract": "extract: {items} items from {episodes} episodes",
+    "link": "link: {items_linked} items linked, {suggestions} uncertain matches waiting",
+}
+
+
+def run_pipeline(db, stages, episode_ids=None, *, command, silent=False, **options):
+    """``stages.run_stages``, telling the user as it goes (on stderr)."""
+    from .stages import run_stages
+
+    with stage_progress(silent) as progress:
+        return run_stages(db, stages, episode_ids, command=command, progress=progress,
+                          notify=lambda line: click.echo(line, err=True), **options)
+
+
+def run_stage_command(db, stage, episode_ids=None, **options):
+    """One stage as its own command: its summary, and exit status 1 if any episode failed."""
+    [result] = run_pipeline(db, [stage], episode_ids, command=stage, **options)
+    click.echo(SUMMARY[stage].format(**result.counts))
+    if result.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("feeds_", metavar="[FEED]...", nargs=-1)
+@db_option
+def ingest(feeds_, db_path):
+    """Fetch feeds and store their episodes (all subscribed feeds by default).
+
+    \b
+    Examples:
+        podpipe ingest                       # every subscribed feed
+        podpipe ingest feeds/demo/feed.xml   # subscribes first if needed
+    """
+    from .subscriptions import subscribe
+
+    db = get_db(db_path, lock=True, create=True)
+    run_stage_command(db, "ingest", feeds=subscribe(db, feeds_), silent=True)
+
+
+@cli.command(name="download")
+@download_options
+@db_option
+def download_cmd(db_path, **opts):
+    """Download audio and publisher transcripts of ingested episodes."""
+    run_stage_command(get_db(db_path, lock=True, create=True), "download", **opts)
 
 
 @cli.command(name="transcribe")
@@ -409,7 +355,7 @@ def run_transcribe(db, opts, echo):
 @max_attempts_option
 @silent_option
 @db_option
-def transcribe_cmd(db_path, **opts):
+def transcribe_cmd(db_path, episode_ids, **opts):
     """Transcribe downloaded episodes (publisher transcripts first, else Whisper).
 
     \b
@@ -417,21 +363,7 @@ def transcribe_cmd(db_path, **opts):
         podpipe transcribe
         podpipe transcribe --episode 3 --model tiny.en --word-timestamps
     """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "transcribe", opts)
-    result = run_transcribe(db, opts, click.echo)
-    errors = [{"episode": e, "error": m} for e, m in result["errors"]]
-    finish_run(db, run_id, "partial" if errors else "ok", {"transcribe": _counts(result)}, errors)
-    click.echo(f"{result['transcribed']} transcribed ({result['publisher']} from publisher transcripts, "
-               f"{result['whisper']} by Whisper), {result['failed']} failed")
-    if errors:
-        sys.exit(EXIT_FAILED)
-
-
-def _counts(result):
-    return {k: v for k, v in result.items() if k != "errors"}
+    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **opts)
 
 
 @cli.group()
@@ -453,7 +385,7 @@ def transcripts_import(paths, transcripts_dir, db_path):
     from .transcript_formats import TranscriptFormatError
     from .transcript_import import import_transcript
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     failed = 0
     for path in paths:
         try:
@@ -475,14 +407,13 @@ def transcripts_import(paths, transcripts_dir, db_path):
 def transcripts_show(episode, fmt, db_path):
     """Print an episode's transcript."""
     from .transcript_formats import write
+    from .transcripts import segments_of, transcript_of
 
     db = get_db(db_path)
-    row = db.execute("select id from transcripts where episode_id = ?", [episode]).fetchone()
-    if not row:
+    transcript = transcript_of(db, episode)
+    if not transcript:
         raise click.ClickException(f"episode {episode} has no transcript (run 'podpipe transcribe')")
-    segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
-                             "order by idx", [row[0]]))
-    click.echo(write(segments, fmt), nl=False)
+    click.echo(write(segments_of(db, transcript["id"]), fmt), nl=False)
 
 
 @cli.command(name="diarize")
@@ -491,7 +422,7 @@ def transcripts_show(episode, fmt, db_path):
 @click.option("--force", is_flag=True, help="Also episodes whose speakers are already named")
 @silent_option
 @db_option
-def diarize_cmd(episode_ids, max_speakers, force, silent, db_path):
+def diarize_cmd(episode_ids, db_path, **opts):
     """Name the speakers of Whisper transcripts already in the database.
 
     \b
@@ -499,30 +430,7 @@ def diarize_cmd(episode_ids, max_speakers, force, silent, db_path):
         podpipe diarize                      # Whisper transcripts without speakers
         podpipe diarize --episode 3 --force  # again; editors' corrections are kept
     """
-    from .asr import AudioError
-    from .diarize import MISSING_EXTRA, available
-    from .speakers import diarize_episode, pending_diarizations
-
-    if not available():
-        raise ConfigProblem(MISSING_EXTRA)
-    db = get_db(db_path, lock=True)
-    episodes = pending_diarizations(db, episode_ids=episode_ids, force=force)
-    failed = 0
-    with progress_bar(len(episodes), "diarizing", silent) as advance:
-        for episode in episodes:
-            try:
-                rows = diarize_episode(db, episode, max_speakers=max_speakers)
-            except AudioError as exc:
-                failed += 1
-                click.echo(f"failed: episode {episode['id']}: {exc}", err=True)
-                continue
-            finally:
-                advance()
-            click.echo(f"episode {episode['id']}: " + ", ".join(
-                f"{r['label']} = {r['name'] or 'unknown'} ({r['confidence']:.2f})" for r in rows))
-    click.echo(f"{len(episodes) - failed} diarized, {failed} failed")
-    if failed:
-        sys.exit(EXIT_FAILED)
+    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **opts)
 
 
 @cli.command()
@@ -539,28 +447,16 @@ def speakers(episode, corrections, db_path, fmt):
         podpipe speakers 3
         podpipe speakers 3 --set "SPEAKER_1=Corie Miller"
     """
-    from .speakers import SpeakerError, set_speaker, speaker_summary
+    from .speakers import set_speaker, speaker_summary
 
     db = get_db(db_path, lock=bool(corrections))
-    try:
-        for correction in corrections:
-            label, sep, name = correction.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{correction!r} is not LABEL=NAME", param_hint="--set")
-            set_speaker(db, episode, label.strip().upper(), name)
-        rows = speaker_summary(db, episode)
-    except SpeakerError as exc:
-        raise click.ClickException(str(exc)) from None
+    for correction in corrections:
+        label, sep, name = correction.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{correction!r} is not LABEL=NAME", param_hint="--set")
+        set_speaker(db, episode, label.strip().upper(), name)
+    rows = speaker_summary(db, episode)
     print_rows(rows, fmt)
-
-
-def run_extract(db, episode_ids, rescore, limit, echo):
-    from .extraction import extract
-
-    result = extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit)
-    for episode_id, reason in result["skipped"]:
-        echo(f"skipped: episode {episode_id}: {reason}", err=True)
-    return result
 
 
 @cli.command(name="extract")
@@ -574,13 +470,8 @@ def extract_cmd(episode_ids, rescore, limit, db_path):
     \b
     Re-running replaces the machine's items but never an editor's decision.
     """
-    from .runs import finish_run, start_run
-
-    db = get_db(db_path, lock=True)
-    run_id = start_run(db, "extract", {"episodes": episode_ids, "rescore": rescore})
-    result = run_extract(db, episode_ids, rescore, limit, click.echo)
-    finish_run(db, run_id, "ok", {"extract": {"episodes": result["episodes"], "items": result["items"]}})
-    click.echo(f"{result['items']} items from {result['episodes']} episodes")
+    run_stage_command(get_db(db_path, lock=True, create=True), "extract", episode_ids, rescore=rescore, limit=limit,
+                      silent=True)
 
 
 @cli.command()
@@ -602,12 +493,7 @@ def classify(input):
 @db_option
 def link_cmd(episode_ids, db_path):
     """Link transcript speakers and items to people and their roles."""
-    from .profiles import link
-
-    db = get_db(db_path, lock=True)
-    counts = link(db, episode_ids=episode_ids)
-    click.echo(f"{counts['episodes']} episodes linked, {counts['items_linked']} items linked, "
-               f"{counts['suggestions']} uncertain matches waiting ('podpipe profiles matches')")
+    run_stage_command(get_db(db_path, lock=True, create=True), "link", episode_ids, silent=True)
 
 
 @cli.group()
@@ -622,7 +508,7 @@ def profiles_import(paths, db_path):
     """Import role pages (Markdown, text) or profile files (YAML, JSON)."""
     from .profiles import ProfileError, import_profiles
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     failed = False
     for path in paths:
         try:
@@ -643,11 +529,9 @@ def profiles_import(paths, db_path):
 def profiles_list(db_path, fmt):
     """List people with their role and how many items they have."""
     db = get_db(db_path)
-    print_rows(db.query(
-        "select p.id, p.name, p.title, p.organization, r.name as role, "
-        "(select count(*) from items i where i.person_id = p.id) as items, "
-        "(select count(*) from episode_people ep where ep.person_id = p.id) as episodes "
-        "from people p left join roles r on r.id = p.role_id order by p.name"), fmt)
+    from .profiles import list_people
+
+    print_rows(list_people(db), fmt)
 
 
 def _clock(seconds):
@@ -658,15 +542,16 @@ def _clock(seconds):
 
 @profiles.command(name="show")
 @click.argument("name")
+@click.option("--limit", type=click.IntRange(1), default=5, show_default=True, help="Quotes and tips to show of each")
 @db_option
-def profiles_show(name, db_path):
+def profiles_show(name, limit, db_path):
     """Show a person's profile, role, quotes and tips with citations."""
     import json as _json
 
     from .profiles import profile
 
     db = get_db(db_path)
-    found = profile(db, name)
+    found = profile(db, name, per_kind=limit)
     if not found:
         raise click.ClickException(f"no person named {name!r} (see 'podpipe profiles list')")
     person, role = found["person"], found["role"]
@@ -676,6 +561,10 @@ def profiles_show(name, db_path):
                        ("Education", "education"), ("Background", "background")):
         if person[key]:
             click.echo(f"{label}: {person[key]}")
+    past = [h for h in _json.loads(person.get("history") or "[]") if h["tense"] == "past"]
+    if past:
+        click.echo("Before: " + "; ".join(f"{h['title']} at {h['organization']}" if h["organization"]
+                                          else h["title"] for h in past))
     if role:
         click.echo(f"\nRole: {role['name']}")
         if role["definition"]:
@@ -706,13 +595,10 @@ def profiles_show(name, db_path):
 @db_option
 def profiles_link(label, person, episode, db_path):
     """Confirm that a speaker LABEL is PERSON (kept as an alias)."""
-    from .profiles import ProfileError, link_person
+    from .profiles import link_person
 
     db = get_db(db_path)
-    try:
-        link_person(db, label, person, episode)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    link_person(db, label, person, episode)
     click.echo(f"linked: {label} -> {person}")
 
 
@@ -722,13 +608,10 @@ def profiles_link(label, person, episode, db_path):
 @db_option
 def profiles_merge(keep, other, db_path):
     """Merge person OTHER into KEEP (items, episodes and names move over)."""
-    from .profiles import ProfileError, merge_people
+    from .profiles import merge_people
 
     db = get_db(db_path)
-    try:
-        merge_people(db, keep, other)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    merge_people(db, keep, other)
     click.echo(f"merged: {other} -> {keep}")
 
 
@@ -738,23 +621,20 @@ def profiles_merge(keep, other, db_path):
 def profiles_matches(db_path, fmt):
     """Uncertain speaker-to-person matches waiting for an editor."""
     db = get_db(db_path)
-    print_rows(db.query("select m.episode_id, m.label, p.name as suggested_person, m.score "
-                        "from person_matches m join people p on p.id = m.person_id "
-                        "where m.status = 'pending' order by m.episode_id, m.label"), fmt)
+    from .link import pending_matches
 
-
-STAGES = ("ingest", "download", "transcribe", "extract", "link")
+    print_rows(pending_matches(db), fmt)
 
 
 @cli.command()
 @click.argument("feeds_", metavar="[FEED]...", nargs=-1)
-@click.option("--stages", default=",".join(STAGES), show_default=True,
+@click.option("--stages", default="ingest,download,transcribe,extract,link", show_default=True,
               help="Comma-separated stages to run, in pipeline order")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
 @db_option
-def run(feeds_, stages, db_path, **opts):
+def run(feeds_, stages, db_path, since, episode_ids, **opts):
     """Run every stage in order, doing only the work not yet done.
 
     \b
@@ -763,56 +643,28 @@ def run(feeds_, stages, db_path, **opts):
         podpipe run --stages download,transcribe --limit 5
     """
     from .maintenance import clean_temp_files
-    from .runs import finish_run, start_run
+    from .stages import PIPELINE, Interrupted
+    from .subscriptions import subscribe
 
     wanted = [s.strip() for s in stages.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STAGES]
+    unknown = [s for s in wanted if s not in PIPELINE]
     if unknown:
-        raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    if opts.get("since"):
-        opts["since"] = opts["since"].date().isoformat()
-    db = get_db(db_path, lock=True)
+        raise click.UsageError(f"unknown stage {unknown[0]!r}; choose from {', '.join(PIPELINE)}")
+    db = get_db(db_path, lock=True, create=True)
     # we hold the lock, so any temp file lying about was left by a killed run
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
-    selectors = subscribe(db, feeds_)
-    run_id = start_run(db, "run", {"feeds": feeds_, "stages": wanted, **opts})
-    counts, errors = {}, []
+    feeds = subscribe(db, feeds_)
     # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if "ingest" in wanted:
-            counts["ingest"], ingest_errors = run_ingest(db, selectors, click.echo)
-            errors += ingest_errors
-            click.echo(f"ingest: {counts['ingest']['new']} new, {counts['ingest']['updated']} updated, "
-                       f"{counts['ingest']['failed']} feeds failed")
-        if "download" in wanted:
-            result = run_download(db, opts, click.echo)
-            counts["download"] = {"downloaded": result["downloaded"], "failed": result["failed"]}
-            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
-            click.echo(f"download: {result['downloaded']} downloaded, {result['failed']} failed")
-        if "transcribe" in wanted:
-            result = run_transcribe(db, opts, click.echo)
-            counts["transcribe"] = _counts(result)
-            errors += [{"episode": e, "error": m} for e, m in result["errors"]]
-            click.echo(f"transcribe: {result['transcribed']} transcribed ({result['publisher']} publisher, "
-                       f"{result['whisper']} Whisper), {result['failed']} failed")
-        if "extract" in wanted:
-            result = run_extract(db, opts["episode_ids"], False, None, click.echo)
-            counts["extract"] = {"episodes": result["episodes"], "items": result["items"]}
-            click.echo(f"extract: {result['items']} items from {result['episodes']} episodes")
-        if "link" in wanted:
-            from .profiles import link
-
-            counts["link"] = link(db, episode_ids=opts["episode_ids"])
-            click.echo(f"link: {counts['link']['items_linked']} items linked, "
-                       f"{counts['link']['suggestions']} uncertain matches waiting")
-    except KeyboardInterrupt:
-        finish_run(db, run_id, "interrupted", counts, errors)
-        done = "; ".join(f"{stage}: {c}" for stage, c in counts.items()) or "nothing"
+        results = run_pipeline(db, wanted, episode_ids, command="run", feeds=feeds,
+                               since=since.date().isoformat() if since else None,
+                               on_result=lambda r: click.echo(RUN_SUMMARY[r.stage].format(**r.counts)), **opts)
+    except Interrupted as exc:
+        done = "; ".join(f"{r.stage}: {r.counts}" for r in exc.results) or "nothing"
         click.echo(f"interrupted; finished and saved: {done}. Run again to continue.", err=True)
         sys.exit(130)
-    finish_run(db, run_id, "partial" if errors else "ok", counts, errors)
-    if errors:
+    if any(r.errors for r in results):
         sys.exit(EXIT_FAILED)
 
 
@@ -821,6 +673,7 @@ def run(feeds_, stages, db_path, **opts):
 def status(db_path):
     """Show the pipeline at a glance: episodes per state, failures, last runs."""
     from .queue import failures, feed_failures, status_by_feed
+    from .runs import list_runs
 
     db = get_db(db_path)
     click.echo("Episodes by feed and state:")
@@ -834,8 +687,7 @@ def status(db_path):
         click.echo("\nFailed episodes ('podpipe retry' re-queues them):")
         print_rows(rows)
     click.echo("\nLast runs:")
-    print_rows(db.query("select id, command, status, started, finished, counts from runs "
-                        "order by id desc limit 5"))
+    print_rows(list_runs(db, limit=5, columns="id, command, status, started, finished, counts"))
 
 
 @cli.command()
@@ -845,13 +697,11 @@ def status(db_path):
 @output_options
 def runs(failed, limit, db_path, fmt):
     """List runs from the job log."""
-    from .runs import mark_interrupted
+    from .runs import list_runs, mark_interrupted
 
     db = get_db(db_path)
     mark_interrupted(db)
-    where = "where status in ('partial', 'failed', 'interrupted')" if failed else ""
-    print_rows(db.query(f"select id, command, status, started, finished, counts, errors from runs {where} "
-                        f"order by id desc limit {int(limit)}"), fmt)
+    print_rows(list_runs(db, failed=failed, limit=limit), fmt)
 
 
 @cli.command()
@@ -861,7 +711,7 @@ def retry(episode_ids, db_path):
     """Re-queue failed episodes (their attempt counts are kept)."""
     from .queue import retry as requeue
 
-    db = get_db(db_path, lock=True)
+    db = get_db(db_path, lock=True, create=True)
     n = requeue(db, episode_ids)
     click.echo(f"{n} episodes re-queued; 'podpipe run' will try them again")
 
@@ -909,31 +759,22 @@ def check(audio_dir, transcripts_dir, db_path):
 def episodes(db_path, fmt):
     """List episodes with their status."""
     db = get_db(db_path)
-    print_rows(db.query("select e.id, f.title as feed, e.title, e.published, e.status, e.error "
-                        "from episodes e join feeds f on f.id = e.feed_id order by e.published, e.id"), fmt)
+    from .queue import list_episodes
+
+    print_rows(list_episodes(db), fmt)
 
 
 # --- search, query, review, collections, export, datasette -----------------
 
-@contextlib.contextmanager
-def user_errors():
-    """Our library's expected failures (SearchError, ReviewError, ...) as one line for the user."""
-    from .collections import CollectionError
-    from .export import ExportError
-    from .query import QueryError
-    from .review import ReviewError
-    from .search import SearchError
-
-    try:
-        yield
-    except (SearchError, ReviewError, CollectionError, ExportError, QueryError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def db_path_of(path):
     """The database path get_db would open, without opening it."""
+    from .db import resolve_db_path
+
     root = click.get_current_context().find_root()
-    return path or root.params.get("db_path") or (root.obj or {}).get("config", {}).get("db", ["db/podpipe.db"])[0]
+    # --db may be given before the command too: podpipe --db x.db ingest
+    return resolve_db_path(path or root.params.get("db_path"), (root.obj or {}).get("config"))
 
 
 def plural(n, word):
@@ -1004,8 +845,7 @@ def search(query, limit, quote, db_path, fmt, **filters):
     options.pop("kinds")
     if kind == "segment":
         options = {k: v for k, v in options.items() if v}
-    with user_errors():
-        rows = run_search(db, query, kind=kind, limit=limit, **options)
+    rows = run_search(db, query, kind=kind, limit=limit, **options)
     print_rows(rows, fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
 
 
@@ -1024,10 +864,9 @@ def query_cmd(sql, params, db_path, fmt):
     """
     from .query import open_read_only, run_query
 
-    with user_errors():
-        db = open_read_only(db_path_of(db_path))
-        columns, rows = run_query(db, sql, dict(params))
-        print_rows(rows, fmt, columns=columns)
+    db = open_read_only(db_path_of(db_path))
+    columns, rows = run_query(db, sql, dict(params))
+    print_rows(rows, fmt, columns=columns)
 
 
 REVIEW_ACTIONS = {"a": "approve", "r": "reject", "e": "edit text", "k": "change kind", "s": "skip", "q": "quit"}
@@ -1050,9 +889,8 @@ def review(episode, collection, db_path):
                          skip_item)
 
     db = get_db(db_path)
-    with user_errors():
-        collection_id = get_collection(db, collection)["id"] if collection else None
-        items = pending_items(db, episode_id=episode, collection_id=collection_id)
+    collection_id = get_collection(db, collection)["id"] if collection else None
+    items = pending_items(db, episode_id=episode, collection_id=collection_id)
     if not items:
         click.echo("No pending items.")
         return
@@ -1085,13 +923,12 @@ def review(episode, collection, db_path):
             if action == "q":
                 stopped = True
                 break
-            with user_errors():
-                if action == "e":
-                    text = click.prompt("New text", default=row["edited_text"] or row["text"])
-                    edit_item(db, row["id"], text=text)
-                    done["edited"] += 1
-                else:
-                    edit_item(db, row["id"], kind="tip" if row["kind"] == "quote" else "quote")
+            if action == "e":
+                text = click.prompt("New text", default=row["edited_text"] or row["text"])
+                edit_item(db, row["id"], text=text)
+                done["edited"] += 1
+            else:
+                edit_item(db, row["id"], kind="tip" if row["kind"] == "quote" else "quote")
             row = fetch_review_item(db, row["id"])
             click.echo(describe(row, n, len(items)))
         if stopped:
@@ -1107,14 +944,12 @@ def items():
 
 
 def _ids_or_collection(db, ids, collection):
-    from .collections import get_collection
+    from .collections import collection_item_ids, get_collection
 
     if not ids and not collection:
         raise click.UsageError("give item ids, or --collection NAME")
     if collection:
-        cid = get_collection(db, collection)["id"]
-        ids = list(ids) + [r[0] for r in db.execute(
-            "select item_id from collection_items where collection_id = ? order by position", [cid])]
+        ids = list(ids) + collection_item_ids(db, get_collection(db, collection)["id"])
     return ids
 
 
@@ -1122,9 +957,8 @@ def _set_status(db_path, ids, collection, status):
     from .review import set_status
 
     db = get_db(db_path)
-    with user_errors():
-        ids = _ids_or_collection(db, ids, collection)
-        set_status(db, ids, status)
+    ids = _ids_or_collection(db, ids, collection)
+    set_status(db, ids, status)
     click.echo(f"{status} {plural(len(set(ids)), 'item')}")
 
 
@@ -1159,10 +993,9 @@ def items_edit(item_id, text, kind, revert, db_path):
     if text is None and kind is None and not revert:
         raise click.UsageError("give --text, --kind or --revert")
     db = get_db(db_path)
-    with user_errors():
-        if revert:
-            text = fetch_items(db, [item_id])[0]["text"]
-        row = edit_item(db, item_id, text=text, kind=kind)
+    if revert:
+        text = fetch_items(db, [item_id])[0]["text"]
+    row = edit_item(db, item_id, text=text, kind=kind)
     edited = "edited" if row["edited_text"] is not None else "verbatim"
     click.echo(f"item {item_id}: {row['kind']}, {edited} text")
 
@@ -1177,10 +1010,9 @@ def items_show(item_id, db_path, fmt):
     from .review import fetch_items
 
     db = get_db(db_path)
-    with user_errors():
-        fetch_items(db, [item_id])
-        _, rows = select_items(db, statuses=["all"], ids=[item_id])
-        row = next(rows)
+    fetch_items(db, [item_id])
+    _, rows = select_items(db, statuses=["all"], ids=[item_id])
+    row = next(rows)
     if fmt in (None, "table"):
         print_rows(({"field": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else v}
                     for k, v in row.items()), fmt)
@@ -1202,8 +1034,7 @@ def collections_create(name, description, db_path):
     from .collections import save_collection
 
     db = get_db(db_path)
-    with user_errors():
-        save_collection(db, name, description)
+    save_collection(db, name, description)
     click.echo(f"created collection {name}")
 
 
@@ -1227,14 +1058,13 @@ def collections_add(name, ids, query, quote, db_path, **filters):
 
     options = item_filters(**filters)
     db = get_db(db_path)
-    with user_errors():
-        get_collection(db, name)
-        ids = list(ids)
-        if query or any(v for v in options.values()):
-            ids += matching_item_ids(db, quote_query(query) if quote and query else query, **options)
-        elif not ids:
-            raise click.UsageError("give item ids, or --search QUERY and/or filters")
-        added, already = add_items(db, name, ids)
+    get_collection(db, name)
+    ids = list(ids)
+    if query or any(v for v in options.values()):
+        ids += matching_item_ids(db, quote_query(query) if quote and query else query, **options)
+    elif not ids:
+        raise click.UsageError("give item ids, or --search QUERY and/or filters")
+    added, already = add_items(db, name, ids)
     click.echo(f"added {plural(added, 'item')} to {name}" + (f" ({already} already there)" if already else ""))
 
 
@@ -1247,8 +1077,7 @@ def collections_remove(name, ids, db_path):
     from .collections import remove_items
 
     db = get_db(db_path)
-    with user_errors():
-        n = remove_items(db, name, ids)
+    n = remove_items(db, name, ids)
     click.echo(f"removed {plural(n, 'item')} from {name}")
 
 
@@ -1262,8 +1091,7 @@ def collections_move(name, item_id, position, db_path):
     from .collections import move_item
 
     db = get_db(db_path)
-    with user_errors():
-        position = move_item(db, name, item_id, position)
+    position = move_item(db, name, item_id, position)
     click.echo(f"moved item {item_id} to position {position} in {name}")
 
 
@@ -1277,8 +1105,7 @@ def collections_note(name, item_id, note, db_path):
     from .collections import set_note
 
     db = get_db(db_path)
-    with user_errors():
-        set_note(db, name, item_id, note)
+    set_note(db, name, item_id, note)
     click.echo(f"{'noted' if note else 'removed the note on'} item {item_id} in {name}")
 
 
@@ -1302,8 +1129,7 @@ def collections_show(name, db_path, fmt):
     from .export import select_items
 
     db = get_db(db_path)
-    with user_errors():
-        _, rows = select_items(db, collection=name, statuses=["all"])
+    _, rows = select_items(db, collection=name, statuses=["all"])
     columns = ["position", "id", "kind", "status", "person", "episode_title", "timestamp", "text", "note"]
     print_rows(rows, fmt, columns=columns if fmt in (None, "table") else None)
 
@@ -1317,11 +1143,10 @@ def collections_delete(name, yes, db_path):
     from .collections import delete_collection, get_collection
 
     db = get_db(db_path)
-    with user_errors():
-        get_collection(db, name)
-        if not yes:
-            click.confirm(f"Delete collection {name}?", abort=True)
-        n = delete_collection(db, name)
+    get_collection(db, name)
+    if not yes:
+        click.confirm(f"Delete collection {name}?", abort=True)
+    n = delete_collection(db, name)
     click.echo(f"deleted collection {name} ({plural(n, 'item')}; the items stay)")
 
 
@@ -1333,8 +1158,10 @@ def collections_delete(name, yes, db_path):
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv", "json", "jsonl", "readwise"]),
               help="Output format (default: from the -o suffix, else md)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout")
+@click.option("--raw-csv", is_flag=True,
+              help="CSV cells as stored, without the ' before =, +, -, @ that keeps spreadsheets from running them")
 @db_option
-def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
+def export_cmd(collection, query, quote, fmt, output, raw_csv, db_path, **filters):
     """Export a collection, a search, or every item except rejected ones.
 
     \b
@@ -1345,16 +1172,38 @@ def export_cmd(collection, query, quote, fmt, output, db_path, **filters):
         podpipe export customer-tips --format md -o customer-tips.md
         podpipe export --search "product market fit" --status approved --format html -o pmf.html
         podpipe export --format jsonl > items.jsonl
+        podpipe export --role "Product Manager" --format md -o product-manager.md
+    \b
+    With --role and md or html (and no collection or search), the export is
+    the role's page: the role, then each person's profile with their quotes
+    and tips (approved ones, and a profile page's), like the seed page.
     """
     from .export import export_items, format_for
 
     fmt = format_for(output, fmt)
     db = get_db(db_path)
-    with user_errors():
-        n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
-                         query=quote_query_if(query, quote), **item_filters(**filters))
+    if filters.get("role") and fmt in ("md", "html") and not collection and not query:
+        return _export_role_page(db, filters["role"], fmt, output, filters.get("statuses"))
+    n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
+                     query=quote_query_if(query, quote), raw_csv=raw_csv, **item_filters(**filters))
     if output:
         click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
+
+
+def _export_role_page(db, role, fmt, output, statuses):
+    from .files import atomic_file
+    from .role_page_export import render_html, render_markdown, role_page
+
+    page = role_page(db, role, statuses=tuple(s for s in statuses or ("approved",) if s != "all")
+                     or ("approved", "pending"))
+    text = (render_markdown if fmt == "md" else render_html)(page)
+    if output:
+        with atomic_file(output, perms="umask") as f:
+            f.write(text)
+        click.echo(f"exported the {page['role']['name']} role page ({plural(len(page['people']), 'person')}) "
+                   f"to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 def quote_query_if(query, quote):

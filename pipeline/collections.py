@@ -4,10 +4,11 @@ Positions are 1, 2, 3, ... with no gaps; every change keeps them so.
 An item is in a collection at most once.
 """
 from .db import utcnow
+from .errors import PodpipeError
 from .review import fetch_items
 
 
-class CollectionError(ValueError):
+class CollectionError(PodpipeError, ValueError):
     """A collection operation that cannot be done; the message is for the user."""
 
 
@@ -38,7 +39,8 @@ def delete_collection(db, name):
     return n
 
 
-def _item_ids(db, collection_id):
+def collection_item_ids(db, collection_id):
+    """The ids of a collection's items, in order."""
     return [r[0] for r in db.execute(
         "select item_id from collection_items where collection_id = ? order by position, item_id", [collection_id])]
 
@@ -57,7 +59,7 @@ def add_items(db, name, ids):
     """
     collection = get_collection(db, name)
     fetch_items(db, ids)
-    current = _item_ids(db, collection["id"])
+    current = collection_item_ids(db, collection["id"])
     have = set(current)
     added, already = [], []
     for item_id in (int(i) for i in ids):
@@ -72,7 +74,7 @@ def add_items(db, name, ids):
 
 
 def _member(db, collection, item_id):
-    ids = _item_ids(db, collection["id"])
+    ids = collection_item_ids(db, collection["id"])
     if int(item_id) not in ids:
         raise CollectionError(f"item {item_id} is not in collection {collection['name']!r}")
     return ids
@@ -88,7 +90,7 @@ def remove_items(db, name, ids):
         for item_id in drop:
             db.execute("delete from collection_items where collection_id = ? and item_id = ?",
                        [collection["id"], item_id])
-        _renumber(db, collection["id"], _item_ids(db, collection["id"]))
+        _renumber(db, collection["id"], collection_item_ids(db, collection["id"]))
     return len(drop)
 
 

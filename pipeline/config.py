@@ -4,11 +4,14 @@ import os
 import tomllib
 from pathlib import Path
 
+from .db import DEFAULT_DB
+from .errors import ConfigurationError
+
 CONFIG_FILE = "podpipe.toml"
 
 # key: (default, the Click parameter it sets, environment variable)
 SETTINGS = {
-    "db": ("db/podpipe.db", "db_path", "PODPIPE_DB"),
+    "db": (DEFAULT_DB, "db_path", "PODPIPE_DB"),
     "audio_dir": ("audio", "audio_dir", "PODPIPE_AUDIO_DIR"),
     "transcripts_dir": ("transcripts", "transcripts_dir", "PODPIPE_TRANSCRIPTS_DIR"),
     "model": ("base", "model", "PODPIPE_MODEL"),
@@ -21,7 +24,7 @@ SETTINGS = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """A configuration file or value that cannot be used."""
 
 
@@ -70,6 +73,9 @@ def load_config(path=None, environ=None):
 def default_map(command, config):
     """A Click default_map giving every command's options their configured values."""
     by_param = {SETTINGS[key][1]: value for key, (value, source) in config.items() if source != "default"}
+    # not the database: as a command's default it would beat a --db given before the
+    # command (podpipe --db b status); cli.db_path_of resolves it, options first
+    by_param.pop("db_path", None)
     result = {}
     for name, sub in getattr(command, "commands", {}).items():
         if getattr(sub, "commands", None):

@@ -34,6 +34,9 @@ def metadata(db_name="podpipe"):
         "segments": _table("Transcript segments: who said what, and when (start and end in seconds).",
                            fts_table="segments_fts", fts_pk="id", searchmode="raw", facets=["speaker"]),
         "people": _table("Hosts, guests and profile subjects.", label_column="name", facets=["organization"]),
+        "profiles": _table("One row per person: role, title, organization and what it does, location, education, "
+                           "background (verbatim), past titles (history) and how many items they have.",
+                           facets=["role", "organization"]),
         "roles": _table("Roles (Product Manager, ...) with their definitions.", label_column="name"),
         "episodes": _table("Podcast episodes.", label_column="title", facets=["status"], sort_desc="published"),
         "feeds": _table("Subscribed podcast feeds.", label_column="title"),

@@ -18,9 +18,17 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def resolve_db_path(path=None, config=None):
+    """The database file to use: ``path``, else the configuration's (from
+    ``config.load_config``: podpipe.toml or $PODPIPE_DB), else $PODPIPE_DB,
+    else db/podpipe.db. The one place that decides it."""
+    configured = (config or {}).get("db", (None, None))[0]
+    return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+
+
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
-    path = str(path or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+    path = resolve_db_path(path)
     if read_only:
         if not Path(path).exists():
             raise FileNotFoundError(f"no database at {path}")
@@ -152,7 +160,7 @@ def m005_speakers(db):
     # and an editor's correction apply to every segment of that voice.
     db["segments"].add_column("speaker_label", str)
     # One row per voice per episode: who we think it is, how sure, and why.
-    # No foreign key to episodes: remove_feed deletes episodes without knowing this table.
+    # No foreign key to episodes (LOOSE_REFERENCES below says where it points).
     db["speaker_labels"].create({
         "episode_id": int, "label": str, "person_id": int, "name": str, "confidence": float,
         "method": str, "seconds": float, "embedding": bytes, "edited": int, "updated": str,
@@ -162,6 +170,45 @@ def m005_speakers(db):
         "feed_id": int, "person_id": int, "embedding": bytes, "model": str, "episodes": str,
         "seconds": float, "updated": str,
     }, pk=("feed_id", "person_id"), foreign_keys=[("person_id", "people", "id")])
+
+
+@migrations()
+def m006_people_history(db):
+    # Every title a description gave a person, past and current, as JSON:
+    # [{"title", "organization", "tense", "episode_id"}]; the current one is people.title.
+    db["people"].add_column("history", str)
+
+
+# Columns that point at another table's id without a foreign key (m005):
+# deleting follows them as it follows the foreign keys.
+LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
+
+
+def _references(db):
+    """{table: [(table pointing at it, its column, the column pointed at)]}."""
+    refs = {}
+    for table in db.table_names():
+        for fk in db[table].foreign_keys:
+            refs.setdefault(fk.other_table, []).append((table, fk.column, fk.other_column))
+    for table, column, other in LOOSE_REFERENCES:
+        refs.setdefault(other, []).append((table, column, "id"))
+    return refs
+
+
+def delete_with_dependents(db, table, where, params=()):
+    """Delete rows of ``table`` and, first, every row that points at them,
+    following the schema's foreign keys (a new table is covered as soon as
+    its foreign key is declared). Returns how many rows of table went."""
+    refs = _references(db)
+
+    def delete(table, where, seen):
+        for child, column, other in refs.get(table, []):
+            if child not in seen:
+                delete(child, f"{column} in (select {other} from {table} where {where})", seen | {child})
+        return db.execute(f"delete from {table} where {where}", params).rowcount
+
+    with db.atomic():
+        return delete(table, where, {table})
 
 
 # --- rerunnable extras ------------------------------------------------------
@@ -191,6 +238,15 @@ where i.kind = 'quote' order by t.topic, i.score desc""",
 select t.topic, i.*
 from item_topics t join items_full i on i.id = t.item_id""",
     # transcript segments with their episode and feed
+    # one row per person: the profile `podpipe profiles show` prints
+    "profiles": """
+select p.id, p.name, r.name as role, p.title, p.organization, p.organization_description, p.location,
+  p.education, p.background, p.history, p.aliases,
+  (select count(*) from items i where i.person_id = p.id and i.status != 'rejected') as items,
+  (select count(*) from items i where i.person_id = p.id and i.status = 'approved') as approved,
+  (select group_concat(e.title, ' | ') from episode_people ep join episodes e on e.id = ep.episode_id
+   where ep.person_id = p.id) as episodes
+from people p left join roles r on r.id = p.role_id""",
     "segments_full": """
 select s.id, s.text, s.speaker, s.start, s."end", t.episode_id, e.guid as episode_guid, e.title as episode_title,
        e.published, e.link as episode_link, f.id as feed_id, f.title as feed, s.transcript_id, s.idx

@@ -16,7 +16,12 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # numpy comes with the diarize extra; diarize._import_extra says which one to install
+    np = None
+
+from .errors import ConfigurationError
 
 SAMPLE_RATE = 16000
 HOP = 160  # resemblyzer's mel frames are 10 ms apart
@@ -41,7 +46,7 @@ EXTRA_HINT = "pip install 'podpipe[diarize]'"
 MISSING_EXTRA = f"speaker diarization needs the diarize extra: {EXTRA_HINT}"
 
 
-class DiarizeUnavailable(ImportError):
+class DiarizeUnavailable(ConfigurationError, ImportError):
     """The diarize extra (resemblyzer, torch, webrtcvad) is not installed."""
 
 
@@ -49,7 +54,7 @@ class DiarizeUnavailable(ImportError):
 class Diarization:
     """Who spoke when. Labels are 0..n-1 in order of first appearance."""
     turns: list  # [(start_s, end_s, label)], time-ordered, not overlapping
-    centroids: np.ndarray  # (n_speakers, dim), L2-normed mean embedding per label
+    centroids: "np.ndarray"  # (n_speakers, dim), L2-normed mean embedding per label
     duration: float
     windows: int = 0
     seconds: dict = field(default_factory=dict)  # label -> seconds of speech
@@ -70,6 +75,7 @@ def _import_extra():
         with warnings.catch_warnings():
             # webrtcvad imports pkg_resources, which warns on every import
             warnings.simplefilter("ignore")
+            import numpy  # noqa: F401
             import torch
             import webrtcvad
             from resemblyzer import VoiceEncoder

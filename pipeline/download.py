@@ -3,7 +3,6 @@ resumable (HTTP Range), verified, and written by atomic rename."""
 import hashlib
 import logging
 import os
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -14,9 +13,12 @@ from urllib.parse import urlparse
 import httpx
 
 from .db import utcnow
+from .errors import PodpipeError
+from .files import feed_slug
 from .http_client import FetchError, RetryPolicy, describe, local_path, make_client, retry_after_seconds
 from .queue import pending_filter
 from .text import slugify
+from .urls import feed_root, refusal
 
 log = logging.getLogger("podpipe.download")
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: a long episode is ~100 MB
@@ -31,7 +33,7 @@ TYPE_EXTENSIONS = {
 TRANSCRIPT_EXTENSIONS = {".vtt", ".srt", ".json", ".html", ".htm", ".txt"}
 
 
-class DownloadError(Exception):
+class DownloadError(PodpipeError):
     """A download that failed; one line for the user."""
 
 
@@ -102,7 +104,7 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
         try:
             if source.stat().st_size > max_bytes:
                 raise DownloadError(f"file is {source.stat().st_size} bytes, over the limit of {max_bytes}")
-            shutil.copyfile(source, part)
+            _copy_at_most(source, part, max_bytes)
         except OSError as exc:
             raise DownloadError(f"cannot read {source}: {exc.strerror}") from None
         return _finish(part, dest)
@@ -169,9 +171,11 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
             return _finish(part, dest)
         except _Retry:
             pass
+        except FetchError as exc:  # a redirect we refuse to follow (http_client)
+            raise DownloadError(str(exc)) from None
         except (httpx.TransportError, httpx.DecodingError, httpx.TooManyRedirects) as exc:
             error = describe(exc)
-            if isinstance(exc, httpx.TooManyRedirects):  # not a TransportError: it needs naming above
+            if isinstance(exc, (httpx.TooManyRedirects, httpx.UnsupportedProtocol)):  # retrying will not help
                 raise DownloadError(error) from None
         if encoded:  # decoded bytes do not line up with the server's Range offsets
             part.unlink(missing_ok=True)
@@ -186,29 +190,50 @@ class _Retry(Exception):
     pass
 
 
-def audio_dest(audio_dir, feed_slug, episode):
+def _copy_at_most(source, part, max_bytes):
+    """Copy a local file, refusing it past max_bytes: a device or a pipe says it is empty and never ends."""
+    with open(source, "rb") as src, open(part, "wb") as out:
+        copied = 0
+        for block in iter(lambda: src.read(1024 * 1024), b""):
+            copied += len(block)
+            if copied > max_bytes:
+                out.close()
+                part.unlink(missing_ok=True)
+                raise DownloadError(f"file is over the limit of {max_bytes} bytes")
+            out.write(block)
+
+
+def audio_dest(audio_dir, folder, episode):
     """Where an episode's audio goes: built from ids and slugs, never the URL's file name."""
     ext = file_extension(episode["enclosure_url"], episode["enclosure_type"], AUDIO_EXTENSIONS, ".audio")
     name = f"{episode['id']}-{slugify(episode['title'] or '', 40) or 'episode'}{ext}"
-    return Path(audio_dir) / feed_slug / name
+    return Path(audio_dir) / folder / name
 
 
 def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None, since=None):
     """Episodes with an enclosure and no audio yet, oldest first."""
     where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
-    return list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
+    return list(db.query("select e.*, f.title as feed_title, f.url as feed_url from episodes e "
+                         "join feeds f on f.id = e.feed_id "
                          "where e.enclosure_url is not null and e.audio_path is null" + where, params))
 
 
 def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_links):
-    feed_slug = slugify(episode["feed_title"] or "") or f"feed-{episode['feed_id']}"
-    dest = audio_dest(audio_dir, feed_slug, episode)
+    dest = audio_dest(audio_dir, feed_slug(episode["feed_title"], episode["feed_id"]), episode)
+    # checked again here, not only at ingest: a database filled by an older podpipe may hold such links
+    root = feed_root(episode["feed_url"]) if local_path(episode["feed_url"] or "") is not None else None
+    reason = refusal(episode["enclosure_url"], root)
+    if reason:
+        raise DownloadError(reason)
     audio = download_file(episode["enclosure_url"], dest, client=client, max_bytes=max_bytes, policy=policy)
     links = []
     for n, link in enumerate(transcript_links, 1):
         ext = file_extension(link["url"], link["type"], TRANSCRIPT_EXTENSIONS, ".txt")
         tdest = dest.with_name(f"{dest.stem}.transcript{n}{ext}")
         try:
+            reason = refusal(link["url"], root)
+            if reason:
+                raise DownloadError(reason)
             r = download_file(link["url"], tdest, client=client, max_bytes=50 * 1024 * 1024, policy=policy)
             links.append((link["url"], {"path": r.path, "sha256": r.sha256, "error": None}))
         except DownloadError as exc:

@@ -8,9 +8,7 @@ import csv
 import datetime
 import html
 import json
-import os
 import re
-import tempfile
 from itertools import groupby
 from pathlib import Path
 
@@ -18,7 +16,11 @@ import yaml
 
 from .citations import date_of, format_timestamp, person_line, timestamp_url
 from .collections import get_collection
+from .csvsafe import defuse_row
+from .errors import PodpipeError
+from .files import atomic_file
 from .search import ITEM_JOINS, item_where, stream_query
+from .urls import web_only
 
 FORMATS = ("md", "html", "csv", "json", "jsonl", "readwise")
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json",
@@ -46,7 +48,7 @@ COLUMNS = ", ".join(f'{expr} as "{name}"' for name, expr in FIELDS)
 OPTION_NAMES = {"kinds": "kind", "statuses": "status", "episode_id": "episode", "collection_id": "collection"}
 
 
-class ExportError(ValueError):
+class ExportError(PodpipeError, ValueError):
     """An export that cannot be written; the message is for the user."""
 
 
@@ -72,6 +74,8 @@ def _export_row(row):
     row["edited"] = bool(row["edited"])
     row["timestamp"] = format_timestamp(row["start"]) or None
     row["url"] = timestamp_url(row["episode_link"], row["enclosure_url"], row["start"])
+    # the README promises only http(s) links, in every format
+    row["episode_link"], row["enclosure_url"] = web_only(row["episode_link"]), web_only(row["enclosure_url"])
     return row
 
 
@@ -291,42 +295,30 @@ WRITERS = {"md": write_markdown, "html": write_html, "csv": write_csv, "json": w
            "jsonl": write_jsonl, "readwise": write_readwise}
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def write_export(rows, fmt, *, meta=None, path=None, out=None, raw_csv=False):
+    """Write rows in fmt to path (atomically) or to the file object out; returns the row count.
 
-
-def write_export(rows, fmt, *, meta=None, path=None, out=None):
-    """Write rows in fmt to path (atomically) or to the file object out; returns the row count."""
+    CSV cells that a spreadsheet would run as formulas get a ' before them
+    (csvsafe.py), unless raw_csv.
+    """
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt in ("csv", "readwise") and not raw_csv:
+        rows = map(defuse_row, rows)
     meta = meta or {"title": "Tips and quotes"}
     if path is None:
         return WRITERS[fmt](rows, out, meta)
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with atomic_file(path, newline="", perms="umask") as f:
             n = WRITERS[fmt](rows, f, meta)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return n
 
 
-def export_items(db, fmt, *, path=None, out=None, collection=None, query=None, **filters):
+def export_items(db, fmt, *, path=None, out=None, collection=None, query=None, raw_csv=False, **filters):
     """Select items (see ``select_items``) and write them; returns the row count."""
     meta, rows = select_items(db, collection=collection, query=query, group_by_person=fmt in ("md", "html"),
                               **filters)
-    return write_export(rows, fmt, meta=meta, path=path, out=out)
+    return write_export(rows, fmt, meta=meta, path=path, out=out, raw_csv=raw_csv)

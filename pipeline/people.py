@@ -21,3 +21,11 @@ def save_person(db, person):
     if missing:
         db["people"].update(row[0], missing)
     return row[0]
+
+
+def add_alias(db, person_id, alias):
+    """Keep another way of writing a person's name ("KUNAL SHAH", "Lenny")."""
+    person = db["people"].get(person_id)
+    aliases = json.loads(person["aliases"] or "[]")
+    if alias and alias != person["name"] and alias not in aliases:
+        db["people"].update(person_id, {"aliases": json.dumps(aliases + [alias])})

@@ -8,6 +8,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from .db import utcnow
+from .errors import PodpipeError
 from .people import save_person
 from .role_pages import parse_profiles, parse_role_page
 from .text import slugify
@@ -18,7 +19,7 @@ PERSON_FIELDS = ("name", "title", "organization", "organization_description", "l
                  "background")
 
 
-class ProfileError(Exception):
+class ProfileError(PodpipeError):
     """A profile file that could not be read; one line for the user."""
 
 
@@ -106,7 +107,8 @@ def import_profiles(db, path):
 
 # --- linking names to people ---------------------------------------------------
 
-def _candidates(db):
+def person_names(db):
+    """{name or alias: person_id} for every person."""
     names = {}
     for row in db.query("select id, name, aliases from people"):
         names[row["name"]] = row["id"]
@@ -123,7 +125,7 @@ def match_person(db, label, candidates=None):
     """
     if not label:
         return None
-    candidates = candidates if candidates is not None else _candidates(db)
+    candidates = candidates if candidates is not None else person_names(db)
     wanted = normalise(label)
     for name, pid in candidates.items():
         if normalise(name) == wanted:
@@ -140,36 +142,6 @@ def match_person(db, label, candidates=None):
     if score >= FUZZY_SUGGEST:
         return candidates[name], float(score), "suggested"
     return None
-
-
-def link_episode(db, episode_id):
-    """Link the speaker labels of an episode's transcript to people.
-
-    Returns {label: person_id} for the labels we are sure of; uncertain
-    matches go to person_matches for an editor to confirm.
-    """
-    labels = [r[0] for r in db.execute(
-        "select distinct s.speaker from segments s join transcripts t on t.id = s.transcript_id "
-        "where t.episode_id = ? and s.speaker is not null", [episode_id])]
-    candidates = _candidates(db)
-    linked = {}
-    for label in labels:
-        confirmed = db.execute("select person_id from person_matches where episode_id = ? and label = ? "
-                               "and status = 'confirmed'", [episode_id, label]).fetchone()
-        if confirmed:
-            linked[label] = confirmed[0]
-            continue
-        match = match_person(db, label, candidates)
-        if match is None:
-            continue
-        pid, score, method = match
-        if method == "suggested":
-            db["person_matches"].insert({"episode_id": episode_id, "label": label, "person_id": pid,
-                                         "score": score, "method": "fuzzy", "status": "pending",
-                                         "created": utcnow()}, ignore=True)
-        else:
-            linked[label] = pid
-    return linked
 
 
 def link_person(db, label, person_name, episode_id=None):
@@ -212,8 +184,8 @@ def merge_people(db, keep_name, other_name):
     return keep[0]
 
 
-def profile(db, name):
-    """A person's profile with role and items, or None."""
+def profile(db, name, *, per_kind=None):
+    """A person's profile with role and items (the best ``per_kind`` quotes and tips), or None."""
     row = db.execute("select id from people where slug = ?", [slugify(name)]).fetchone()
     if not row:
         match = match_person(db, name)
@@ -226,54 +198,21 @@ def profile(db, name):
         "select i.id, i.kind, coalesce(i.edited_text, i.text) as text, i.source, i.status, i.start, "
         "e.title as episode_title, e.published, e.link as episode_link, e.enclosure_url "
         "from items i left join episodes e on e.id = i.episode_id where i.person_id = ? "
-        "and i.status != 'rejected' order by i.source desc, i.kind, e.published, i.start, i.id", [row[0]]))
+        # the best first: a profile page's, then approved ones, then by the extractor's score
+        "and i.status != 'rejected' order by i.source = 'profile page' desc, i.status = 'approved' desc, "
+        "i.score desc, e.published, i.start, i.id", [row[0]]))
+    if per_kind:
+        items = [i for i in items if i["kind"] == "quote"][:per_kind] + [i for i in items if i["kind"] == "tip"][:per_kind]
     episodes = list(db.query("select e.id, e.title, e.published, ep.role from episode_people ep "
                              "join episodes e on e.id = ep.episode_id where ep.person_id = ? "
                              "order by e.published", [row[0]]))
     return {"person": person, "role": role, "items": items, "episodes": episodes}
 
 
-# "Corie Miller is Product Manager at X" or "Corie Miller, Product Manager at X"
-INTRO = re.compile(r"^(?P<name>[^.,]+?)(?:,| is) (?:an? |the )?(?P<title>[^.,]+?) (?:at|for|of) (?P<org>[^,.]+)")
-
-
-def fill_from_description(db, episode):
-    """Feeds often say who the guest is ("Corie Miller is Product Manager at X",
-    "Corie Miller, Product Manager at X, on ..."): fill a guest's empty title,
-    organization and role from that."""
-    for person in db.query("select p.* from episode_people ep join people p on p.id = ep.person_id "
-                           "where ep.episode_id = ? and ep.role = 'guest'", [episode["id"]]):
-        if person["role_id"] and person["title"]:
-            continue
-        for sentence in re.split(r"(?<=\.)\s+", episode["description"] or ""):
-            m = INTRO.match(sentence.strip())
-            if m and normalise(m["name"]) == normalise(person["name"]):
-                from .role_pages import normalize_role_name
-
-                fields = {"title": person["title"] or m["title"].strip(),
-                          "organization": person["organization"] or m["org"].strip()}
-                fields["role_id"] = person["role_id"] or role_for_title(db, normalize_role_name(fields["title"]))
-                db["people"].update(person["id"], fields)
-                break
-
-
-def link(db, *, episode_ids=None):
-    """The link stage: speakers of every transcribed episode to people, and
-    items to the people who said them. Returns counts."""
-    sql = "select e.id, e.description from episodes e join transcripts t on t.episode_id = e.id"
-    params = []
-    if episode_ids:
-        sql += f" where e.id in ({','.join('?' * len(episode_ids))})"
-        params = list(episode_ids)
-    counts = {"episodes": 0, "items_linked": 0, "suggestions": 0}
-    for episode in list(db.query(sql, params)):
-        with db.atomic():
-            fill_from_description(db, episode)
-            linked = link_episode(db, episode["id"])
-            for label, pid in linked.items():
-                cursor = db.execute("update items set person_id = ? where episode_id = ? and speaker = ? "
-                                    "and (person_id is null or person_id != ?)", [pid, episode["id"], label, pid])
-                counts["items_linked"] += cursor.rowcount
-        counts["episodes"] += 1
-    counts["suggestions"] = db.execute("select count(*) from person_matches where status = 'pending'").fetchone()[0]
-    return counts
+def list_people(db):
+    """People with their role and how many items and episodes they have."""
+    return db.query(
+        "select p.id, p.name, p.title, p.organization, r.name as role, "
+        "(select count(*) from items i where i.person_id = p.id) as items, "
+        "(select count(*) from episode_people ep where ep.person_id = p.id) as episodes "
+        "from people p left join roles r on r.id = p.role_id order by p.name")

@@ -3,6 +3,7 @@ ATTACH and setting pragmas are refused, so a query can never change or create a 
 import sqlite3
 
 from .db import open_db
+from .errors import PodpipeError
 
 # The file is opened read-only and with query_only, so SQLite refuses writes to it;
 # these would still create or change other files (ATTACH, VACUUM INTO attaches).
@@ -13,7 +14,7 @@ READING_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "ind
 WRITES = ("readonly", "not authorized", "authorization denied", "query_only")
 
 
-class QueryError(ValueError):
+class QueryError(PodpipeError, ValueError):
     """A query that cannot run; the message is for the user."""
 
 

@@ -56,3 +56,8 @@ def failures(db):
 def feed_failures(db):
     return db.query("select id as feed_id, url, last_fetched, last_error from feeds "
                     "where last_error is not null order by id")
+
+
+def list_episodes(db):
+    return db.query("select e.id, f.title as feed, e.title, e.published, e.status, e.error "
+                    "from episodes e join feeds f on f.id = e.feed_id order by e.published, e.id")

@@ -2,10 +2,11 @@
 the kind. The verbatim text is never changed: an edit goes to ``edited_text``
 and exports show it with the original alongside."""
 from .db import utcnow
+from .errors import PodpipeError
 from .search import ITEM_KINDS, ITEM_JOINS, STATUSES, item_where
 
 
-class ReviewError(ValueError):
+class ReviewError(PodpipeError, ValueError):
     """An item that cannot be changed as asked; the message is for the user."""
 
 

@@ -140,7 +140,8 @@ def _markdown_sections(text):
 
 def _strip_md(text):
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](url) -> label
-    return re.sub(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1", r"\2", text).strip()
+    text = re.sub(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1", r"\2", text).strip()
+    return re.sub(r"\\([\\`*_\[\]<>#!|~&+=.)-])", r"\1", text)  # what our exports escape
 
 
 def _looks_like_heading(line):
@@ -292,18 +293,29 @@ def _interpret(sections):
         elif people and s["level"] >= 4:
             key = "quotes" if _QUOTES.search(s["title"]) else "tips" if _TIPS.search(s["title"]) else None
             if key:
-                people[-1][key] += [_unquote(_join(p)) for p in s["paragraphs"]]
+                # "— Episode, date, [mm:ss]" under an item is its citation, not another item
+                people[-1][key] += [_unquote(_join(p)) for p in s["paragraphs"] if not _join(p).startswith("— ")]
                 people[-1][key] += [_unquote(b) for b in s["bullets"]]
     return {"role": role, "roles": [role], "people": people}
 
 
+_FACT = re.compile(r"^(Organization|Location|Education): (.+)$")
+
+
 def _person(section, role_name):
     paragraphs = [_join(p) for p in section["paragraphs"]]
+    # "Organization: ..." lines that our role page export writes when the background does not say it
+    stated = {m[1].lower(): m[2] for m in map(_FACT.match, paragraphs) if m}
+    paragraphs = [p for p in paragraphs if not _FACT.match(p)]
     title = None
     if paragraphs and _looks_like_heading(paragraphs[0]) and not paragraphs[0].startswith(('"', "“")):
         title = paragraphs.pop(0)
     bio = "\n\n".join(paragraphs) or None
     facts = parse_bio(bio or "")
+    if "organization" in stated:
+        org, _, desc = stated["organization"].partition(", ")
+        facts.update(organization=org, organization_description=desc or None)
+    facts.update({k: v for k, v in stated.items() if k != "organization"})
     return {
         "name": section["title"],
         "title": title or facts["title"],
@@ -393,6 +405,7 @@ def parse_profiles(data):
     for n, p in enumerate(people_in, 1):
         if not isinstance(p, dict) or not p.get("name"):
             raise ValueError(f"profile {n} has no name")
+        p = checked_profile(p, n)
         role = normalize_role_name(p.get("role") or p.get("title"))
         desc, desc_loc = split_location(p.get("org_description") or p.get("organization_description"))
         location = p.get("location") or desc_loc
@@ -416,6 +429,40 @@ def parse_profiles(data):
     counts = Counter(p["role"] for p in people if p["role"])
     main = roles[counts.most_common(1)[0][0]] if counts else None
     return {"role": main, "roles": list(roles.values()), "people": people}
+
+
+PROFILE_TEXT_FIELDS = ("name", "title", "role", "organization", "org_description", "organization_description",
+                       "location", "education", "background")
+PROFILE_LIST_FIELDS = ("quotes", "tips")
+
+
+def _kind(value):
+    return {str: "a string", bool: "true/false", int: "a number", float: "a number", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def checked_profile(p, n):
+    """p with its fields checked: text fields are text (numbers become text),
+    quotes and tips are lists of text. Raises ValueError naming the field."""
+    where = f"profile {n} ({p['name']})" if isinstance(p.get("name"), str) else f"profile {n}"
+    p = dict(p)
+    for key in PROFILE_TEXT_FIELDS:
+        value = p.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            p[key] = str(value)
+        elif value is not None and not isinstance(value, str):
+            raise ValueError(f'{where}: "{key}" must be text, not {_kind(value)}')
+    for key in PROFILE_LIST_FIELDS:
+        value = p.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise ValueError(f'{where}: "{key}" must be a list of text, not {_kind(value)}')
+        for i, line in enumerate(value, 1):
+            if not isinstance(line, str) or not line.strip():
+                raise ValueError(f'{where}: "{key}" item {i} must be text, not {_kind(line)}'
+                                 if not isinstance(line, str) else f'{where}: "{key}" item {i} is empty')
+    return p
 
 
 def parse_profiles_yaml(text):

@@ -36,3 +36,9 @@ def finish_run(db, run_id, status, counts=None, errors=None):
         "counts": json.dumps(counts or {}, sort_keys=True),
         "errors": json.dumps(errors or [], default=str),
     })
+
+
+def list_runs(db, *, failed=False, limit=20, columns="id, command, status, started, finished, counts, errors"):
+    """The latest runs, newest first; with failed, only those that did not finish cleanly."""
+    where = "where status in ('partial', 'failed', 'interrupted')" if failed else ""
+    return db.query(f"select {columns} from runs {where} order by id desc limit {int(limit)}")

@@ -16,6 +16,7 @@ import re
 import sqlite3
 
 from .citations import format_timestamp, timestamp_url
+from .errors import PodpipeError
 
 ITEM_KINDS = ("quote", "tip")
 KINDS = ITEM_KINDS + ("segment",)
@@ -44,7 +45,7 @@ left join episodes e on e.id = i.episode_id
 left join feeds f on f.id = e.feed_id"""
 
 
-class SearchError(ValueError):
+class SearchError(PodpipeError, ValueError):
     """A search that cannot run as asked; the message is for the user."""
 
 

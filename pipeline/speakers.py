@@ -25,14 +25,18 @@ import itertools
 import json
 import math
 import re
-from pathlib import Path
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # numpy comes with the diarize extra; diarize._import_extra says which one to install
+    np = None
 
 from .db import utcnow
+from .errors import PodpipeError
 from .people import save_person
 from .queue import pending_filter
 from .text import slugify
+from .transcripts import replace_segments, rewrite_files, segments_of, transcript_of
 
 LABEL = "SPEAKER_{}"
 UNKNOWN = "unknown"
@@ -412,9 +416,9 @@ def save_labels(db, episode, rows):
 
 # --- already transcribed episodes ---------------------------------------------------------
 
-def pending_diarizations(db, *, episode_ids=None, force=False):
+def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since=None, max_attempts=3):
     """Episodes with a Whisper transcript and audio whose voices are not yet named."""
-    where, params = pending_filter(episode_ids=episode_ids)
+    where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
     return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
@@ -430,41 +434,28 @@ def diarize_episode(db, episode, *, max_speakers=None):
     files are rewritten. Returns the speaker_labels rows.
     """
     from .asr import load_audio
-    from .transcribe import write_files
 
     segments = [{**r, "words": json.loads(r["words"]) if r["words"] else None}
-                for r in db.query("select start, end, text, words from segments where transcript_id = ? "
-                                  "order by idx", [episode["transcript_id"]])]
+                for r in segments_of(db, episode["transcript_id"], "start, end, text, words")]
     named, rows = attribute(db, episode, segments, load_audio(episode["audio_path"]), max_speakers=max_speakers)
     with db.atomic():
         save_labels(db, episode, rows)
-        _replace_segments(db, episode["transcript_id"], named)
-    if episode.get("transcript_path"):
-        write_files(Path(episode["transcript_path"]).with_suffix(""), named)
+        replace_segments(db, episode["transcript_id"], named)
+    rewrite_files({"path": episode.get("transcript_path")}, named)
     return rows
-
-
-def _replace_segments(db, transcript_id, segments):
-    db.execute("delete from segments where transcript_id = ?", [transcript_id])
-    db["segments"].insert_all(({
-        "transcript_id": transcript_id, "idx": i, "start": s.get("start"), "end": s.get("end"),
-        "text": s["text"], "speaker": s.get("speaker"), "speaker_confidence": s.get("speaker_confidence"),
-        "speaker_method": s.get("speaker_method"), "speaker_label": s.get("speaker_label"),
-        "words": json.dumps(s["words"]) if s.get("words") else None,
-    } for i, s in enumerate(segments)), batch_size=500)
 
 
 # --- showing and correcting -------------------------------------------------------------
 
-class SpeakerError(ValueError):
+class SpeakerError(PodpipeError, ValueError):
     """A correction that cannot be applied; one line for the user."""
 
 
 def _transcript(db, episode_id):
-    row = db.execute("select id, path, source from transcripts where episode_id = ?", [episode_id]).fetchone()
+    row = transcript_of(db, episode_id)
     if not row:
         raise SpeakerError(f"episode {episode_id} has no transcript (run 'podpipe transcribe')")
-    return {"id": row[0], "path": row[1], "source": row[2]}
+    return row
 
 
 def speaker_summary(db, episode_id):
@@ -501,7 +492,6 @@ def set_speaker(db, episode_id, label, name):
     transcript files and the feed's voice prints are updated now.
     """
     from .diarize import model_name
-    from .transcribe import write_files
 
     transcript = _transcript(db, episode_id)
     row = db.execute("select 1 from speaker_labels where episode_id = ? and label = ?", [episode_id, label]).fetchone()
@@ -530,6 +520,4 @@ def set_speaker(db, episode_id, label, name):
                                                                      transcript["id"], label])
         update_voiceprints(db, episode["feed_id"], model_name())
     if transcript["path"]:
-        segments = list(db.query("select start, end, text, speaker from segments where transcript_id = ? "
-                                 "order by idx", [transcript["id"]]))
-        write_files(Path(transcript["path"]).with_suffix(""), segments)
+        rewrite_files(transcript, segments_of(db, transcript["id"]))

@@ -4,6 +4,7 @@ from xml.sax.saxutils import quoteattr
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from .db import delete_with_dependents
 from .feeds import FeedError, feed_location, save_feed
 
 
@@ -18,27 +19,27 @@ def add_feeds(db, locations):
     return results
 
 
+def list_feeds(db):
+    """Subscribed feeds with their episode counts."""
+    return db.query("select f.id, f.url, f.title, count(e.id) as episodes, f.last_fetched, f.last_error "
+                    "from feeds f left join episodes e on e.feed_id = f.id group by f.id order by f.id")
+
+
+def subscribe(db, locations):
+    """Make sure feeds named by URL, path or id are subscribed; returns them as
+    selectors for ``feeds.feed_rows`` (URLs, and ids as given)."""
+    if not locations:
+        return []
+    new = [loc for loc in locations if not loc.isdigit()]
+    return [url for url, _ in add_feeds(db, new)] + [loc for loc in locations if loc.isdigit()]
+
+
 def remove_feed(db, feed):
-    """Delete a feed with its episodes and everything hanging off them."""
-    with db.atomic():
-        ids = [r[0] for r in db.execute("select id from episodes where feed_id = ?", [feed["id"]])]
-        db.execute("delete from voiceprints where feed_id = ?", [feed["id"]])
-        db.execute("delete from item_topics where item_id in (select id from items where episode_id in "
-                   "(select id from episodes where feed_id = ?))", [feed["id"]])
-        db.execute("delete from collection_items where item_id in (select id from items where episode_id in "
-                   "(select id from episodes where feed_id = ?))", [feed["id"]])
-        db.execute("delete from items where episode_id in (select id from episodes where feed_id = ?)", [feed["id"]])
-        for table in ("episode_people", "episode_transcript_links", "chapters", "soundbites", "speaker_labels",
-                      "person_matches"):
-            db.execute(f"delete from {table} where episode_id in "
-                       "(select id from episodes where feed_id = ?)", [feed["id"]])
-        db.execute("delete from segments where transcript_id in (select t.id from transcripts t "
-                   "join episodes e on e.id = t.episode_id where e.feed_id = ?)", [feed["id"]])
-        db.execute("delete from transcripts where episode_id in "
-                   "(select id from episodes where feed_id = ?)", [feed["id"]])
-        db.execute("delete from episodes where feed_id = ?", [feed["id"]])
-        db.execute("delete from feeds where id = ?", [feed["id"]])
-    return len(ids)
+    """Delete a feed with its episodes and everything hanging off them. Returns
+    how many episodes went."""
+    episodes = db.execute("select count(*) from episodes where feed_id = ?", [feed["id"]]).fetchone()[0]
+    delete_with_dependents(db, "feeds", "id = ?", [feed["id"]])
+    return episodes
 
 
 def parse_opml(content):

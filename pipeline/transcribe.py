@@ -1,24 +1,21 @@
 """Transcription stage: a publisher transcript when the feed gave one, else
 Whisper; segments into SQLite and transcript files on disk, atomically."""
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from . import transcript_formats as formats
 from .db import utcnow
+from .errors import PodpipeError
 from .queue import pending_filter
-from .text import slugify
+from .transcripts import save_transcript
 
 # Publisher formats in the order we prefer them: speakers and timings first.
 PREFERRED = ("vtt", "json", "srt", "html", "txt")
 log = logging.getLogger("podpipe.transcribe")
-FILE_FORMATS = ("json", "vtt", "srt", "txt")
 
 
-class TranscribeError(Exception):
+class TranscribeError(PodpipeError):
     """An episode that could not be transcribed; one line for the user."""
 
 
@@ -45,62 +42,6 @@ def publisher_transcript(db, episode_id):
         rank = PREFERRED.index(fmt) if fmt in PREFERRED else len(PREFERRED)
         candidates.append((rank, link["url"], parsed))
     return min(candidates, key=lambda c: c[:2])[2] if candidates else None
-
-
-def _atomic_write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def transcript_stem(transcripts_dir, episode):
-    feed_slug = slugify(episode.get("feed_title") or "") or f"feed-{episode['feed_id']}"
-    return Path(transcripts_dir) / feed_slug / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
-
-
-def write_files(stem, segments):
-    """Write json, vtt, srt and txt files beside each other, each atomically."""
-    for fmt in FILE_FORMATS:
-        _atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt))
-
-
-def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
-                    audio_duration=None, processing_s=None, transcripts_dir="transcripts"):
-    """Store a transcript (replacing any earlier one) and its files. Returns its id.
-
-    Files are written first and the rows in one transaction after, so a kill
-    leaves either the old transcript or the new one, never half of one.
-    """
-    stem = transcript_stem(transcripts_dir, episode)
-    write_files(stem, segments)
-    with db.atomic():
-        old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
-        for tid in old:
-            db.execute("delete from segments where transcript_id = ?", [tid])
-        db.execute("delete from transcripts where episode_id = ?", [episode["id"]])
-        transcript_id = db["transcripts"].insert({
-            "episode_id": episode["id"], "source": source, "engine": engine, "model": model,
-            "language": language, "audio_duration": audio_duration, "processing_s": processing_s,
-            "path": str(stem.with_suffix(".json")), "created": utcnow(),
-        }).last_pk
-        db["segments"].insert_all(({
-            "transcript_id": transcript_id, "idx": i, "start": s.get("start"), "end": s.get("end"),
-            "text": s["text"], "speaker": s.get("speaker"),
-            "speaker_confidence": s.get("speaker_confidence"), "speaker_method": s.get("speaker_method"),
-            "speaker_label": s.get("speaker_label"),
-            "words": json.dumps(s["words"]) if s.get("words") else None,
-        } for i, s in enumerate(segments)), batch_size=500)
-        db["episodes"].update(episode["id"], {"status": "transcribed", "error": None, "attempts": 0,
-                                              "updated": utcnow()})
-    return transcript_id
 
 
 def episode_prompt(db, episode):
@@ -131,7 +72,7 @@ def transcribe_episode(db, episode, *, model=None, engine="faster-whisper", lang
                                   audio_duration=episode.get("duration_s"), processing_s=0.0,
                                   transcripts_dir=transcripts_dir)
             return tid, "publisher", {"duration": episode.get("duration_s") or 0, "seconds": 0.0}
-    from .asr import AudioError, load_model, transcribe_audio
+    from .asr import AudioError, load_audio, load_model, transcribe_audio
 
     loaded = load_model(model, engine=engine, cache_dir=cache_dir)
     if diarize:
@@ -140,7 +81,9 @@ def transcribe_episode(db, episode, *, model=None, engine="faster-whisper", lang
         word_timestamps = True  # a segment is split where its words change speaker
     started = time.perf_counter()
     try:
-        info, segments = transcribe_audio(loaded, episode["audio_path"], language=language, vad=vad,
+        # decoded once: diarization listens to the same samples
+        audio = load_audio(episode["audio_path"]) if diarize else None
+        info, segments = transcribe_audio(loaded, episode["audio_path"], audio=audio, language=language, vad=vad,
                                           word_timestamps=word_timestamps, beam_size=beam_size,
                                           prompt=episode_prompt(db, episode), on_progress=on_progress)
     except AudioError as exc:
@@ -148,11 +91,9 @@ def transcribe_episode(db, episode, *, model=None, engine="faster-whisper", lang
     seconds = time.perf_counter() - started
     labels, diarize_seconds = None, 0.0
     if diarize:
-        from .asr import load_audio
         from .speakers import attribute
         started = time.perf_counter()
-        segments, labels = attribute(db, episode, segments, load_audio(episode["audio_path"]),
-                                     max_speakers=max_speakers)
+        segments, labels = attribute(db, episode, segments, audio, max_speakers=max_speakers)
         diarize_seconds = time.perf_counter() - started
     with db.atomic():  # the voices' names and the transcript land together
         if labels is not None:

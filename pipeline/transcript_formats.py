@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 
 import yaml
 
+from .errors import PodpipeError
+
 FORMATS = ("vtt", "srt", "json", "html", "txt", "md")
 
 # text/plain is left out on purpose: servers label all sorts of files so, and
@@ -39,7 +41,7 @@ HEADING = re.compile(r"^#{1,6}\s")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
 
 
-class TranscriptFormatError(ValueError):
+class TranscriptFormatError(PodpipeError, ValueError):
     """The input is not a transcript in the stated format, or holds no segments."""
 
 
@@ -47,6 +49,31 @@ def _decode(data):
     if isinstance(data, bytes):
         data = data.decode("utf-8-sig", errors="replace")
     return data.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# control characters that text files do not hold (tab, newlines and form feed aside)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
+def text_of(data):
+    """The text of a transcript file, or TranscriptFormatError when the bytes
+    are not text (a binary file, random bytes, audio named .txt).
+
+    UTF-8 is what we expect (a few bytes that are not become U+FFFD); a
+    byte-order mark gives UTF-16 or UTF-32.
+    """
+    if isinstance(data, str):
+        return data
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    text = data.decode(encoding or "utf-8-sig", errors="replace")
+    controls = len(_CONTROL.findall(text))
+    if (controls > max(1, len(text) // 100) or "\x00" in text
+            or text.count("\ufffd") > max(2, len(text) // 3)):
+        raise TranscriptFormatError("not a text file (binary data); expected a transcript in VTT, SRT, "
+                                    "JSON, HTML, text or Markdown")
+    return text
 
 
 def _seconds(stamp):
@@ -137,7 +164,7 @@ def parse(data, fmt=None, *, filename=None, content_type=None):
     and the content. Raises TranscriptFormatError for input that is not in that
     format or has no segments.
     """
-    text = _decode(data)
+    text = _decode(text_of(data))
     fmt = fmt or detect_format(text, filename, content_type)
     if fmt not in PARSERS:
         raise TranscriptFormatError(f"unknown transcript format {fmt!r}; expected one of {', '.join(FORMATS)}")

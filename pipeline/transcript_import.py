@@ -1,11 +1,14 @@
 """Importing transcripts that exist already (VTT, SRT, JSON, HTML, text, and
 Markdown with YAML front matter), matched to episodes or creating them."""
+from collections import Counter
 from pathlib import Path
 
 from . import transcript_formats as formats
 from .db import utcnow
-from .people import save_person
-from .transcribe import save_transcript
+from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
+from .people import add_alias, save_person
+from .profiles import merge_people
+from .transcripts import save_transcript
 
 IMPORT_FEED_URL = "import:transcripts"
 
@@ -16,18 +19,20 @@ def _date(value):
     return str(value)[:10]
 
 
-def _guests(meta):
-    return [g.strip() for g in str(meta.get("guest") or "").replace(" & ", ",").split(",") if g.strip()]
+def _guests(meta, speakers=()):
+    """The guests a front matter names, one clean name each ("Hamel+Shreya" ->
+    the speakers "Hamel Husain" and "Shreya Shankar")."""
+    return expand_first_names(split_guests(meta.get("guest")), [clean_name(s) for s in speakers])
 
 
 def _same_guests(db, episode_id, meta):
     """False when the episode already has other guests than the transcript names:
     archives do reuse one id for two interviews."""
-    wanted = {g.lower() for g in _guests(meta)}
-    have = {r[0].lower() for r in db.execute(
+    wanted = _guests(meta)
+    have = [r[0] for r in db.execute(
         "select p.name from episode_people ep join people p on p.id = ep.person_id "
-        "where ep.episode_id = ? and ep.role = 'guest'", [episode_id])}
-    return not wanted or not have or bool(wanted & have)
+        "where ep.episode_id = ? and ep.role = 'guest'", [episode_id])]
+    return not wanted or not have or any(resolve(name, have) for name in wanted)
 
 
 def _guid(meta, path):
@@ -74,23 +79,37 @@ def _create_episode(db, meta, path):
     }).last_pk
 
 
+def _feed_hosts(db, feed_id):
+    return [r[0] for r in db.execute(
+        "select distinct p.name from episode_people ep join episodes e on e.id = ep.episode_id "
+        "join people p on p.id = ep.person_id where e.feed_id = ? and ep.role = 'host'", [feed_id])]
+
+
 def _record_people(db, episode_id, meta, segments):
-    """The front matter names the guest; every other speaker is taken as a host."""
-    guests = _guests(meta)
-    speakers = []
-    for s in segments:
-        if s.get("speaker") and s["speaker"] not in speakers:
-            speakers.append(s["speaker"])
-    names = {n.lower() for n in guests}
+    """The front matter names the guests; a speaker who is not one of them is
+    the feed's host when they are one already or talk as much as a host does.
+    Sponsor reads and clips ("Ashley", "Speaker 1") name nobody."""
+    turns = Counter(s["speaker"] for s in segments if s.get("speaker"))
+    guests = _guests(meta, turns)
+    if not guests:
+        return
+    feed_id = db["episodes"].get(episode_id)["feed_id"]
+    hosts = _feed_hosts(db, feed_id)
+    roles = speaker_roles(turns, guests, hosts)
     for name in guests:
         pid = save_person(db, {"name": name})
         db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "guest",
                                      "group": "cast"}, ignore=True)
-    if not guests:
-        return
-    for name in speakers:
-        if name.lower() not in names:
-            pid = save_person(db, {"name": name})
+    for label, (kind, name) in roles.items():
+        if kind == "other":
+            continue
+        pid = save_person(db, {"name": name})
+        add_alias(db, pid, label)
+        if kind == "host":
+            # a host known by first name only ("Lenny") is the same human as this fuller name
+            for short in hosts:
+                if len(fold(short).split()) == 1 and first_name(name) == fold(short) and fold(name) != fold(short):
+                    merge_people(db, name, short)
             db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "host",
                                          "group": "cast"}, ignore=True)
 

@@ -22,6 +22,18 @@ needs_audio_tools = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("ffmpeg")), reason="needs espeak-ng and ffmpeg")
 
 
+def _installed(name):
+    try:
+        return __import__(name) is not None
+    except ImportError:
+        return False
+
+
+# a base install (pip install . without extras) skips what needs Whisper
+needs_whisper = pytest.mark.skipif(not _installed("faster_whisper"),
+                                   reason="needs the whisper extra: pip install 'podpipe[whisper]'")
+
+
 def sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -204,6 +216,7 @@ def test_model_label(name, label):
 
 # --- load_model ------------------------------------------------------------------
 
+@needs_whisper
 def test_load_model_caches_per_process(base_cache):
     tiny = load_model("tiny.en")
     assert load_model("tiny.en") is tiny
@@ -213,6 +226,7 @@ def test_load_model_caches_per_process(base_cache):
     assert base.model == "faster-whisper-base" and base.path == str(base_cache)
 
 
+@needs_whisper
 def test_unavailable_models_are_model_errors(tmp_path):
     # a Hub id that does not exist: offline or not, the Hub cannot supply it
     with pytest.raises(ModelError, match=r"^model 'podpipe-test/no-such-model' is not available offline; "):
@@ -257,6 +271,7 @@ def test_openai_whisper_never_downloads(monkeypatch, tmp_path):
 
 # --- bad audio -------------------------------------------------------------------
 
+@needs_whisper
 def test_bad_audio_raises_audio_error(tmp_path, speech):
     text = tmp_path / "notes.mp3"
     text.write_text("this is not audio\n")
@@ -277,6 +292,7 @@ def test_bad_audio_raises_audio_error(tmp_path, speech):
 
 
 @needs_audio_tools
+@needs_whisper
 def test_video_without_audio(tmp_path):
     video = tmp_path / "clip.mp4"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=16x16:d=0.2",
@@ -307,6 +323,7 @@ def check_transcript(info, segments, expected_duration):
 
 
 @pytest.mark.slow
+@needs_whisper
 def test_tiny_en_transcribes_speech(speech):
     model = load_model("tiny.en")
     progress = []
@@ -323,6 +340,7 @@ def test_tiny_en_transcribes_speech(speech):
 
 
 @pytest.mark.slow
+@needs_whisper
 def test_base_transcribes_speech_and_detects_language(speech, base_cache):
     model = load_model(cache_dir=base_cache)
     info, segments = transcribe_audio(model, speech["wav"])  # language=None: detected
@@ -331,6 +349,7 @@ def test_base_transcribes_speech_and_detects_language(speech, base_cache):
 
 
 @pytest.mark.slow
+@needs_whisper
 @needs_audio_tools
 def test_silence_gives_no_segments(tmp_path):
     silence = tmp_path / "silence.wav"

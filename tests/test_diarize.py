@@ -283,7 +283,7 @@ def test_attribute_names_segments_and_teaches_a_voiceprint(db, monkeypatch, tmp_
 
 
 def save_whisper_transcript(db, episode, out, rows, tmp_path):
-    from pipeline.transcribe import save_transcript
+    from pipeline.transcripts import save_transcript
 
     with db.atomic():
         speakers.save_labels(db, episode, rows)

