@@ -55,7 +55,7 @@ def columns(db, table, skip):
 
 def build(path, target_segments, n_items, log):
     """Build the benchmark database at path (via a temporary name, so a half-built one is never cached)."""
-    from pipeline.extraction import extract
+    from pipeline.extract.stage import extract
     from pipeline.transcript_import import import_transcript
 
     building = Path(f"{path}.building")

@@ -57,6 +57,11 @@ def audio_dir_option(fn):
                         help="Folder for downloaded audio (env PODPIPE_AUDIO_DIR)")(fn)
 
 
+def extractor_option(fn):
+    return click.option("--extractor", type=click.Choice(["model", "rules"]), default="model", show_default=True,
+                        help="The trained model, or the hand-written rules alone")(fn)
+
+
 def silent_option(fn):
     return click.option("--silent", is_flag=True, help="No progress bar")(fn)
 
@@ -463,29 +468,33 @@ def speakers(episode, corrections, db_path, fmt):
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @click.option("--rescore", is_flag=True, help="Extract again from episodes done before")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N episodes")
+@extractor_option
 @db_option
-def extract_cmd(episode_ids, rescore, limit, db_path):
+def extract_cmd(episode_ids, rescore, limit, extractor, db_path):
     """Extract quotes and tips from transcripts, linked to who said them.
 
     \b
     Re-running replaces the machine's items but never an editor's decision.
     """
     run_stage_command(get_db(db_path, lock=True, create=True), "extract", episode_ids, rescore=rescore, limit=limit,
-                      silent=True)
+                      extractor=extractor, silent=True)
 
 
 @cli.command()
 @click.argument("input", type=click.File("r"), default="-")
-def classify(input):
-    """Classify sentences, one a line, as tip, quote or none (JSON Lines out).
+@click.option("--context", help="What the speaker said just before (the same context for every line)")
+@extractor_option
+def classify(input, context, extractor):
+    """Classify sentences, one a line, as tip, quote or none, with a calibrated score.
 
     \b
     Example:
         echo "Talk to your customers every week." | podpipe classify
+        echo "So do that first." | podpipe classify --context "Write down the one metric."
     """
-    from .extraction import classify_lines
+    from .extract.stage import classify_lines
 
-    print_rows(classify_lines(input), "nl")
+    print_rows(classify_lines(input, context=context, extractor=extractor), "nl")
 
 
 @cli.command(name="link")
@@ -633,6 +642,7 @@ def profiles_matches(db_path, fmt):
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
+@extractor_option
 @db_option
 def run(feeds_, stages, db_path, since, episode_ids, **opts):
     """Run every stage in order, doing only the work not yet done.

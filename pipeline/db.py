@@ -179,6 +179,13 @@ def m006_people_history(db):
     db["people"].add_column("history", str)
 
 
+@migrations()
+def m008_extract_clean_text(db):
+    # The extractor's lightly cleaned version of an item (fillers, repeats and false
+    # starts removed; never paraphrased), beside the verbatim text.
+    db["items"].add_column("clean_text", str)
+
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
 LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]

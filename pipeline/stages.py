@@ -168,13 +168,14 @@ def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, for
     return result
 
 
-def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, progress=None, notify=None):
+def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, extractor="model", progress=None,
+            notify=None):
     """Extract quotes and tips from transcribed episodes (``rescore``: from every
-    transcribed episode again, keeping editors' decisions)."""
-    from . import extraction as stage
+    transcribed episode again, keeping editors' decisions; ``extractor="rules"``: the hand-written rules alone)."""
+    from .extract import stage
 
     done = _with_stage(progress, "extract")
-    counts = stage.extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since,
+    counts = stage.extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since, extractor=extractor,
                            progress=(lambda ep: done("done", episode=ep)) if done else None)
     for episode_id, reason in counts["skipped"]:
         (notify or _quiet)(f"skipped: episode {episode_id}: {reason}")

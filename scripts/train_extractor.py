@@ -116,7 +116,40 @@ def main():
         print(f"{kind}: l2={l2} cv auc={cv_auc:.3f} threshold={threshold} f1={f1:.3f} "
               f"positives={int((yl > 0).sum())}/{len(yl)}")
     Path(args.out).write_text(json.dumps(model, separators=(",", ":")) + "\n")
+    write_card(Path(args.out).with_name("MODEL_CARD.md"), model, split)
     print(f"wrote {args.out}")
+
+
+def write_card(path, model, split):
+    """The model card's generated part; the validation section is kept as it is."""
+    old = path.read_text() if path.exists() else ""
+    keep = old[old.index("## Validation"):] if "## Validation" in old else "## Validation\n\nRun bench/extract_real.py.\n"
+    t = model["training"]
+    lines = [f"# Extractor model card: {model['version']}", "",
+             "Scores candidate spans (one to three sentences of a guest's turn) as tips and as quotes.", "",
+             "## Model", "",
+             f"- Encoder: {model['encoder']}, sentence embeddings (mean-pooled, normalised), frozen.",
+             f"- Features ({model['features']}): span embedding, context embedding (the speaker's two preceding "
+             "sentences in the turn), their product, the rules' scores and which rules fired (span and first "
+             "sentence), and shape (length, sentences, position in the turn).",
+             "- Heads: one L2-regularised logistic regression per kind (L2 strength chosen by cross-validated AUC), "
+             "Platt-calibrated on held-out folds, so a score is the probability an editor finds the span usable "
+             "(GOOD or OK by the rubric) as that kind.", "",
+             "## Data", "",
+             f"- {t['episodes']} training episodes of a public PM-interview podcast (labels/split.json); "
+             f"{len(split['validation'])} other episodes are held out for validation and never read by training.",
+             f"- {t['labels']} labelled spans (labels/*.jsonl: editors' grades of sampled candidates, their picks, "
+             f"and the 320 graded items shipped with the corpus), {t['unmatched_labels']} labels that matched no "
+             f"candidate span; {t['weak_negatives']} unlabelled spans as likely-unusable examples at weight "
+             f"{t['weak_weight']}.",
+             "- Folds: 5, by episode (two sentences of one interview never sit on both sides).", "",
+             "## Cross-validation on the training episodes", "",
+             "| kind | AUC usable vs not | threshold (max F1) | F1 | positives / labelled |", "|---|---|---|---|---|"]
+    for kind in M.KINDS:
+        cv = model[kind]["cv"]
+        lines.append(f"| {kind} | {cv['auc']} | {model[kind]['threshold']} | {cv['f1_at_threshold']} | "
+                     f"{cv['positives']} / {cv['labelled']} |")
+    path.write_text("\n".join(lines) + "\n\n" + keep)
 
 
 if __name__ == "__main__":

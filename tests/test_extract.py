@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.extract import (EXTRACTOR_VERSION, MIN_PER_KIND, classify_sentence, episode_proper_nouns,
-                              extract_items, max_items, split_sentences, topics_for)
+# These test the hand-written rules (rules-3), which stay as the model's features and
+# as the fallback (--extractor rules); tests/test_extract_model.py tests the model.
+from pipeline.extract.rules import (EXTRACTOR_VERSION, MIN_PER_KIND, classify_sentence, episode_proper_nouns,
+                                    extract_items, max_items, split_sentences, topics_for)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import CORPUS, ROOT, SHARED, build_corpus, serve_dir
 from pipeline.cli import cli
 from pipeline.download import download
-from pipeline.extraction import extract
+from pipeline.extract.stage import extract
 from pipeline.feeds import ingest_feed
 from pipeline.link import link
 from pipeline.profiles import import_profiles, link_person, match_person, merge_people, profile

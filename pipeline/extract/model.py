@@ -47,32 +47,46 @@ def _mean(emb, idx):
     return v / norm if norm else v
 
 
+def _sentence_rules(rows, proper_nouns):
+    """Rule scores of every sentence, with the previous sentence of its turn as context."""
+    out = {}
+
+    def get(i):
+        if i not in out:
+            prev = rows[i - 1]["text"] if i and rows[i - 1]["turn"] == rows[i]["turn"] else None
+            out[i] = rule_scores(rows[i]["text"], proper_nouns, {"prev": prev})
+        return out[i]
+    return get
+
+
 def features(cands, rows, emb, proper_nouns=frozenset()):
-    """The feature matrix, one row per candidate (float32)."""
-    first_cache = {}
-    out = np.zeros((len(cands), 3 * emb.shape[1] + 2 * len(RULE_NAMES) + len(SHAPE_NAMES)), dtype=np.float32)
-    d = emb.shape[1]
+    """The feature matrix, one row per candidate (float32).
+
+    The rules run once per sentence, not per span: a span takes its first
+    sentence's rules and the mean over its sentences, which is also what keeps
+    an hour-long interview's thousands of spans cheap.
+    """
+    rules_of = _sentence_rules(rows, proper_nouns)
+    d, r = emb.shape[1], len(RULE_NAMES)
+    out = np.zeros((len(cands), 3 * d + 2 * r + len(SHAPE_NAMES)), dtype=np.float32)
     for n, c in enumerate(cands):
         i, j = c["i"], c["j"]
         span = _mean(emb, list(range(i, j)))
         ctx_idx = [k for k in range(max(0, i - 2), i) if rows[k]["turn"] == rows[i]["turn"]]
         ctx = _mean(emb, ctx_idx)
-        prev = rows[i - 1]["text"] if i and rows[i - 1]["turn"] == rows[i]["turn"] else None
-        whole = rule_scores(c["text"], proper_nouns, {"prev": prev})
-        if i not in first_cache:
-            first_cache[i] = rule_scores(rows[i]["text"], proper_nouns, {"prev": prev})
-        first = first_cache[i]
+        per = [rules_of(k) for k in range(i, j)]
+        first = per[0]
         words = len(c["text"].split())
-        shape = [_logit(whole["tip"]) / 5, _logit(whole["quote"]) / 5, _logit(first["tip"]) / 5,
-                 _logit(first["quote"]) / 5, math.log(words) / 4, float(j - i == 2), float(j - i == 3),
-                 float(c["turn_start"]), float(c["turn_end"]), float(bool(ctx_idx)),
-                 float(c["text"].rstrip(" \"')\u201d").endswith("?")), float(words < 8)]
+        shape = [np.mean([_logit(p["tip"]) for p in per]) / 5, np.mean([_logit(p["quote"]) for p in per]) / 5,
+                 _logit(first["tip"]) / 5, _logit(first["quote"]) / 5, math.log(words) / 4,
+                 float(j - i == 2), float(j - i == 3), float(c["turn_start"]), float(c["turn_end"]),
+                 float(bool(ctx_idx)), float(c["text"].rstrip(" \"')\u201d").endswith("?")), float(words < 8)]
         out[n, :d] = span
         out[n, d:2 * d] = ctx
         out[n, 2 * d:3 * d] = span * ctx * 10
-        out[n, 3 * d:3 * d + len(RULE_NAMES)] = _rule_vector(whole)
-        out[n, 3 * d + len(RULE_NAMES):3 * d + 2 * len(RULE_NAMES)] = _rule_vector(first)
-        out[n, 3 * d + 2 * len(RULE_NAMES):] = shape
+        out[n, 3 * d:3 * d + r] = np.mean([_rule_vector(p) for p in per], axis=0)
+        out[n, 3 * d + r:3 * d + 2 * r] = _rule_vector(first)
+        out[n, 3 * d + 2 * r:] = shape
     return out
 
 

@@ -92,23 +92,23 @@ def examples(ep, labels):
     return out, missed
 
 
-def fit_logistic(X, y, w, l2=1.0, iters=30):
-    """L2-regularised logistic regression by Newton's method (deterministic)."""
+def fit_logistic(X, y, w, l2=1.0):
+    """L2-regularised, weighted logistic regression (L-BFGS from zero: deterministic)."""
+    from scipy.optimize import minimize
+
+    X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
-    Xb = np.hstack([X, np.ones((n, 1), dtype=X.dtype)]).astype(np.float64)
-    beta = np.zeros(d + 1)
-    reg = np.full(d + 1, l2)
-    reg[-1] = 1e-6
-    for _ in range(iters):
-        z = Xb @ beta
-        p = 1 / (1 + np.exp(-z))
-        g = Xb.T @ (w * (p - y)) + reg * beta
-        h = (Xb * (w * p * (1 - p))[:, None]).T @ Xb + np.diag(reg)
-        step = np.linalg.solve(h, g)
-        beta -= step
-        if np.abs(step).max() < 1e-6:
-            break
-    return beta[:-1], float(beta[-1])
+
+    def loss(beta):
+        z = X @ beta[:-1] + beta[-1]
+        # log(1 + e^z) - y z, computed stably
+        nll = np.sum(w * (np.logaddexp(0, z) - y * z)) + 0.5 * l2 * beta[:-1] @ beta[:-1]
+        g = w * (1 / (1 + np.exp(-z)) - y)
+        grad = np.concatenate([X.T @ g + l2 * beta[:-1], [g.sum()]])
+        return nll, grad
+
+    res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
+    return res.x[:-1], float(res.x[-1])
 
 
 def fit_platt(z, y):

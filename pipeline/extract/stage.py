@@ -1,16 +1,16 @@
-"""Extraction stage: quotes and tips from stored transcripts into the items
-table, linked to the people who said them. The classifier is in extract.py."""
+"""The extract stage: quotes and tips from stored transcripts into the items
+table, linked to the people who said them."""
 import json
 
-from .db import utcnow
-from .extract import EXTRACTOR_VERSION, classify_sentence, extract_items
-from .link import link_episode
-from .profiles import dedup_key
-from .queue import pending_filter
+from ..db import utcnow
+from ..link import link_episode
+from ..profiles import dedup_key
+from ..queue import pending_filter
+from . import classify, extract_items, extractor_version
 
 # What a re-run may overwrite on an item an editor has not touched.
 MACHINE_FIELDS = ("kind", "speaker", "person_id", "start", "end", "segment_ids", "score", "features",
-                  "topics", "transcript_id", "transcript_source", "model", "extractor_version")
+                  "topics", "transcript_id", "transcript_source", "model", "extractor_version", "clean_text")
 
 
 def pending_extractions(db, *, episode_ids=None, rescore=False, limit=None, since=None):
@@ -31,7 +31,7 @@ def hosts_of(db, episode_id):
     return names
 
 
-def save_items(db, episode, items, linked):
+def save_items(db, episode, items, linked, version=None):
     """Replace the machine's items for an episode, keeping every editor's
     decision and edit. Returns the number of items stored."""
     now = utcnow()
@@ -47,7 +47,8 @@ def save_items(db, episode, items, linked):
                 "segment_ids": json.dumps(item["segment_ids"]), "score": round(item["score"], 4),
                 "features": json.dumps(item["features"]), "topics": json.dumps(item["topics"]),
                 "source": "transcript", "transcript_source": episode["source"], "model": episode["model"],
-                "extractor_version": EXTRACTOR_VERSION, "dedup_key": key, "updated": now,
+                "extractor_version": version or extractor_version(), "dedup_key": key, "updated": now,
+                "clean_text": item.get("clean_text"),
             }
             old = db.execute("select id, status, edited_text from items where dedup_key = ?", [key]).fetchone()
             if old is None:
@@ -75,7 +76,7 @@ def save_items(db, episode, items, linked):
     return len(items)
 
 
-def extract_episode(db, episode):
+def extract_episode(db, episode, extractor="model"):
     """Extract and store one episode's items; returns (stored, skipped reason or None)."""
     segments = list(db.query("select id, start, end, text, speaker from segments where transcript_id = ? "
                              "order by idx", [episode["transcript_id"]]))
@@ -84,18 +85,18 @@ def extract_episode(db, episode):
         db["episodes"].update(episode["id"], {"status": "extracted", "updated": utcnow()})
         return 0, "no speaker labels (transcribe with --diarize, or import a transcript with speakers)"
     linked = link_episode(db, episode["id"])
-    items = extract_items(segments, hosts_of(db, episode["id"]))
-    return save_items(db, episode, items, linked), None
+    items = extract_items(segments, hosts_of(db, episode["id"]), extractor=extractor)
+    return save_items(db, episode, items, linked, extractor_version(extractor)), None
 
 
-def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, progress=None):
+def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, progress=None, extractor="model"):
     """The extraction stage over every pending episode.
 
     Returns {"episodes", "items", "skipped": [(episode_id, reason)]}.
     """
     result = {"episodes": 0, "items": 0, "skipped": []}
     for episode in pending_extractions(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since):
-        stored, reason = extract_episode(db, episode)
+        stored, reason = extract_episode(db, episode, extractor)
         result["episodes"] += 1
         result["items"] += stored
         if reason:
@@ -105,10 +106,9 @@ def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, prog
     return result
 
 
-def classify_lines(lines):
-    """`podpipe classify`: one result per non-empty input line."""
+def classify_lines(lines, context=None, extractor="model"):
+    """`podpipe classify`: one result per non-empty input line (kind and calibrated score)."""
     for line in lines:
         text = line.strip()
         if text:
-            verdict = classify_sentence(text)
-            yield {"text": text, "kind": verdict["kind"], "score": round(verdict["score"], 4)}
+            yield {"text": text, **classify(text, context=context, extractor=extractor)}
