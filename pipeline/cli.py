@@ -1247,5 +1247,39 @@ def serve(host, port, open_browser, print_metadata, db_path):
     uvicorn.run(Datasette([str(path)], metadata=meta).app(), host=host, port=port, log_level="warning")
 
 
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --token")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8002, show_default=True)
+@click.option("--token", envvar="PODPIPE_DESK_TOKEN",
+              help="Require this token (open the printed address once; env PODPIPE_DESK_TOKEN)")
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open a browser")
+@db_option
+def desk(host, port, token, open_browser, db_path):
+    """Review, edit and collect quotes in a web page, with the audio at the second (pip install 'podpipe[desk]')."""
+    from urllib.parse import quote
+
+    try:
+        import uvicorn
+
+        from .desk import create_app
+    except ImportError:
+        raise ConfigProblem("the desk is not installed: pip install 'podpipe[desk]'") from None
+    from .desk.guard import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise ConfigProblem(f"--host {host} lets other machines in: give --token (or $PODPIPE_DESK_TOKEN) too")
+    get_db(db_path)  # a missing database is an error; migrations run once, here
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/queue" + (f"?token={quote(token)}" if token else "")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    click.echo(f"The desk on {url} (Ctrl-C to stop)", err=True)
+    uvicorn.run(create_app(db_path_of(db_path), host=host, token=token), host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":
     cli()

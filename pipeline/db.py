@@ -179,6 +179,13 @@ def m006_people_history(db):
     db["people"].add_column("history", str)
 
 
+
+@migrations()
+def m007_desk_queue(db):
+    # The desk's queue (pending items, never-seen first, best first) read in index order:
+    # the first page costs the same with a hundred items or a hundred thousand.
+    db.execute("create index if not exists idx_items_desk_queue on items(status, reviewed, score desc, id)")
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
 LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]

@@ -78,3 +78,18 @@ def transcript_of(db, episode_id):
 def segments_of(db, transcript_id, columns="start, end, text, speaker"):
     """A transcript's segments in order, as dicts of ``columns``."""
     return list(db.query(f"select {columns} from segments where transcript_id = ? order by idx", [transcript_id]))
+
+
+def segments_around(db, transcript_id, segment_ids, lines=3):
+    """The segments of a transcript from ``lines`` before the first of segment_ids
+    to ``lines`` after the last, in order, each with ``own`` set when it is one of them."""
+    ids = [int(i) for i in segment_ids or []]
+    if transcript_id is None or not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    first, last = db.execute(f"select min(idx), max(idx) from segments where id in ({marks})", ids).fetchone()
+    if first is None:
+        return []
+    rows = db.query('select id, idx, start, "end", speaker, text from segments where transcript_id = ? '
+                    "and idx between ? and ? order by idx", [transcript_id, first - lines, last + lines])
+    return [dict(row, own=row["id"] in ids) for row in rows]
