@@ -135,7 +135,7 @@ async def queue_page(request):
         "items": [card(desk, r) for r in rows],
         "pending": count_pending(desk.db, min_score=min_score, **filters),
         "filters": {k: request.query_params.get(k, "") for k in QUEUE_FILTERS},
-        "choices": filter_choices(desk.db), "collections": list(coll.fetch_collections(desk.db))})
+        "choices": filter_choices(desk.db), "collections": collections_list(desk.db)})
 
 
 def filter_choices(db):
@@ -148,7 +148,7 @@ async def item_page(request):
     desk = request.app.state.desk
     row = fetch_review_item(desk.db, request.path_params["id"])
     return render(request, "item.html", {"item": card(desk, row),
-                                         "collections": list(coll.fetch_collections(desk.db))})
+                                         "collections": collections_list(desk.db)})
 
 
 async def item_action(request):
@@ -196,7 +196,13 @@ async def search_page(request):
                                  topic=q.get("topic") or None, statuses=["all"]))
     return render(request, "search.html", {"rows": rows, "q": query, "params": dict(q),
                                            "choices": filter_choices(desk.db),
-                                           "collections": list(coll.fetch_collections(desk.db))})
+                                           "collections": collections_list(desk.db)})
+
+
+def collections_list(db):
+    """fetch_collections with each collection's id, which the desk's addresses use."""
+    ids = {r[1]: r[0] for r in db.execute("select id, name from collections")}
+    return [dict(row, id=ids[row["name"]]) for row in coll.fetch_collections(db)]
 
 
 def collection_by_id(db, collection_id):
@@ -208,9 +214,7 @@ def collection_by_id(db, collection_id):
 
 async def collections_page(request):
     desk = request.app.state.desk
-    rows = list(desk.db.query("select c.id, c.name, c.description, count(ci.item_id) as items from collections c "
-                              "left join collection_items ci on ci.collection_id = c.id group by c.id order by c.name"))
-    return render(request, "collections.html", {"collections": rows})
+    return render(request, "collections.html", {"collections": collections_list(desk.db)})
 
 
 async def collection_create(request):

@@ -97,7 +97,7 @@ async function addToCollection(form) {
 const KEYS = {
   a: card => act(card, "approve"), r: card => act(card, "reject"), s: card => act(card, "skip"),
   k: card => act(card, "kind"), v: card => act(card, "revert"), e: edit, p: play,
-  c: card => { const f = card.querySelector("form[data-collection-add]"); if (f) addToCollection(f); },
+  c: card => { const f = card.querySelector("form[data-collection-add]"); return f && addToCollection(f); },
   j: () => step(1), ArrowDown: () => step(1), ArrowUp: () => step(-1),
 };
 
