@@ -3,6 +3,7 @@ rerunnable extras (FTS, triggers, indexes, views) in ``ensure_db_shape``.
 
 Every table the pipeline uses is defined here and nowhere else.
 """
+import contextlib
 import datetime
 import os
 import sqlite3
@@ -16,6 +17,25 @@ DEFAULT_DB = "db/podpipe.db"
 def utcnow():
     """Current UTC time as an ISO 8601 string with seconds."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@contextlib.contextmanager
+def immediate(db):
+    """A write transaction that takes the write lock at its start (BEGIN IMMEDIATE).
+
+    A plain BEGIN that reads first and then writes fails at once with
+    "database is locked" when another process is writing (SQLite cannot
+    upgrade the read); taking the lock first waits on busy_timeout instead.
+    Library calls inside (db.atomic) become savepoints of this transaction.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def resolve_db_path(path=None, config=None):

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from .. import collections as coll
 from ..citations import date_of, format_timestamp
-from ..db import open_db
+from ..db import immediate, open_db
 from ..errors import PodpipeError
 from ..export import FORMATS, export_items
 from ..link import pending_matches, reject_match
@@ -156,20 +156,25 @@ async def item_action(request):
     desk = request.app.state.desk
     form = await checked_form(request)
     item_id, action = request.path_params["id"], request.path_params["action"]
+    with immediate(desk.db):
+        change_item(desk.db, item_id, action, form)
+    return done(request, item_json(desk, item_id), f"/items/{int(item_id)}")
+
+
+def change_item(db, item_id, action, form):
     if action in ("approve", "reject", "pending"):
-        set_status(desk.db, [item_id], {"approve": "approved", "reject": "rejected"}.get(action, action))
+        set_status(db, [item_id], {"approve": "approved", "reject": "rejected"}.get(action, action))
     elif action == "skip":
-        skip_item(desk.db, item_id)
+        skip_item(db, item_id)
     elif action == "kind":
-        row = fetch_review_item(desk.db, item_id)
-        edit_item(desk.db, item_id, kind=form.get("kind") or ("tip" if row["kind"] == "quote" else "quote"))
+        row = fetch_review_item(db, item_id)
+        edit_item(db, item_id, kind=form.get("kind") or ("tip" if row["kind"] == "quote" else "quote"))
     elif action == "edit":
-        edit_item(desk.db, item_id, text=str(form.get("text") or "").replace("\r\n", "\n"))
+        edit_item(db, item_id, text=str(form.get("text") or "").replace("\r\n", "\n"))
     elif action == "revert":
-        edit_item(desk.db, item_id, text=fetch_review_item(desk.db, item_id)["text"])
+        edit_item(db, item_id, text=fetch_review_item(db, item_id)["text"])
     else:
         raise HTTPException(404)
-    return done(request, item_json(desk, item_id), f"/items/{int(item_id)}")
 
 
 async def audio(request):
@@ -220,7 +225,8 @@ async def collections_page(request):
 async def collection_create(request):
     desk = request.app.state.desk
     form = await checked_form(request)
-    collection_id = coll.save_collection(desk.db, form.get("name"), form.get("description") or None)
+    with immediate(desk.db):
+        collection_id = coll.save_collection(desk.db, form.get("name"), form.get("description") or None)
     return done(request, {"id": collection_id}, f"/collections/{collection_id}")
 
 
@@ -240,22 +246,28 @@ async def collection_action(request):
     form = await checked_form(request)
     collection = collection_by_id(desk.db, request.path_params["id"])
     name, action = collection["name"], request.path_params["action"]
-    result = {}
-    if action == "add":
-        ids = [int(i) for i in form.getlist("ids") for i in str(i).split(",") if i.strip()]
-        added, already = coll.add_items(desk.db, name, ids)
-        result = {"added": added, "already": already}
-    elif action == "remove":
-        result = {"removed": coll.remove_items(desk.db, name, [int(form.get("item_id"))])}
-    elif action == "move":
-        result = {"position": coll.move_item(desk.db, name, int(form.get("item_id")), int(form.get("position")))}
-    elif action == "note":
-        coll.set_note(desk.db, name, int(form.get("item_id")), form.get("note") or "")
-    else:
-        raise HTTPException(404)
+    with immediate(desk.db):
+        result = change_collection(desk.db, name, action, form)
     result["ids"] = coll.collection_item_ids(desk.db, collection["id"])
     back = request.headers.get("referer") if action == "add" else None
     return done(request, result, back or f"/collections/{collection['id']}")
+
+
+def change_collection(db, name, action, form):
+    result = {}
+    if action == "add":
+        ids = [int(i) for i in form.getlist("ids") for i in str(i).split(",") if i.strip()]
+        added, already = coll.add_items(db, name, ids)
+        result = {"added": added, "already": already}
+    elif action == "remove":
+        result = {"removed": coll.remove_items(db, name, [int(form.get("item_id"))])}
+    elif action == "move":
+        result = {"position": coll.move_item(db, name, int(form.get("item_id")), int(form.get("position")))}
+    elif action == "note":
+        coll.set_note(db, name, int(form.get("item_id")), form.get("note") or "")
+    else:
+        raise HTTPException(404)
+    return result
 
 
 async def collection_export(request):
@@ -302,12 +314,13 @@ async def match_action(request):
     desk = request.app.state.desk
     form = await checked_form(request)
     episode_id, label = int(form.get("episode_id")), form.get("label")
-    if request.path_params["action"] == "confirm":
-        link_person(desk.db, label, form.get("person"), episode_id)
-    elif request.path_params["action"] == "reject":
-        reject_match(desk.db, episode_id, label)
-    else:
-        raise HTTPException(404)
+    with immediate(desk.db):
+        if request.path_params["action"] == "confirm":
+            link_person(desk.db, label, form.get("person"), episode_id)
+        elif request.path_params["action"] == "reject":
+            reject_match(desk.db, episode_id, label)
+        else:
+            raise HTTPException(404)
     return done(request, {"ok": True}, request.headers.get("referer") or "/people")
 
 
@@ -326,7 +339,9 @@ async def jobs_retry(request):
     editor's decision, so it works while a CLI job runs (which skips failed episodes)."""
     form = await checked_form(request)
     ids = [int(i) for i in form.getlist("episode_id") if str(i).strip()]
-    n = retry(request.app.state.desk.db, ids or None)
+    db = request.app.state.desk.db
+    with immediate(db):
+        n = retry(db, ids or None)
     return done(request, {"requeued": n}, "/jobs")
 
 
