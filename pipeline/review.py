@@ -118,12 +118,15 @@ def pending_items(db, *, episode_id=None, collection_id=None, order="episode", l
 
 def count_pending(db, *, min_score=None, **filters):
     """How many items are pending among those passing the filters (see ``pending_items``)."""
+    filtered = any(v not in (None, "", [], ()) for v in filters.values())
     where, params = item_where(db, statuses=["all"], **filters)
-    where += " and i.status = 'pending'"
+    # unfiltered, the status index counts alone; filtered, '+' keeps SQLite from walking every
+    # pending item through that index and lets it start from the narrower filter (a topic's items)
+    where += " and +i.status = 'pending'" if filtered else " and i.status = 'pending'"
     if min_score is not None:
         where += " and i.score >= :min_score"
         params["min_score"] = float(min_score)
-    joins = ITEM_JOINS if any(v not in (None, "", [], ()) for v in filters.values()) else ""
+    joins = ITEM_JOINS if filtered else ""
     return db.execute(f"select count(*) from items i {joins} where {where}", params).fetchone()[0]
 
 
