@@ -1,6 +1,7 @@
 """The desk end to end in a real headless Chromium (Debian's, driven by
 Playwright): keys, edits, audio, drag and drop, downloads and retries, each
 checked in the database the desk writes to."""
+import json
 import shutil
 from pathlib import Path
 
@@ -123,8 +124,6 @@ def test_build_a_collection_by_dragging_and_export_it(desk):
     with page.expect_download() as download:
         page.click("a[href$='/export/jsonl']")
     assert download.value.suggested_filename == "customer-tips.jsonl"
-    import json
-
     lines = Path(download.value.path()).read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == order
 

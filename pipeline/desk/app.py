@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -180,8 +180,7 @@ def change_item(db, item_id, action, form):
 async def audio(request):
     """The downloaded audio file, with Range support so that seeking works."""
     desk = request.app.state.desk
-    episode = desk.db["episodes"].get(request.path_params["id"]) if desk.db.execute(
-        "select 1 from episodes where id = ?", [request.path_params["id"]]).fetchone() else None
+    episode = next(desk.db.query("select audio_path from episodes where id = ?", [request.path_params["id"]]), None)
     path = desk.audio_file(episode) if episode else None
     if path is None:
         raise HTTPException(404, "no audio file for this episode")
