@@ -1,0 +1,132 @@
+"""Hardening (issue 12): editors and jobs on one database at the same time,
+stopping downloads, removing feeds without losing editors' work, replaced
+audio, and diarizing a stored transcript. Like test_faults.py, each case is
+driven through the real thing: podpipe subprocesses, loopback HTTP, a real
+SQLite file."""
+import functools
+import http.server
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, ROOT
+
+PODPIPE = [sys.executable, "-m", "pipeline.cli"]
+LENNY = CORPUS / "lenny"
+
+
+class Site:
+    """A folder served over HTTP on 127.0.0.1 in a thread."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handler = functools.partial(_QuietHandler, directory=str(self.folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def site(tmp_path):
+    made = Site(tmp_path / "site")
+    yield made
+    made.close()
+
+
+def write_feed(site, episodes, title="Lenny"):
+    """A feed of episodes [(guid, audio bytes, transcript file or None)] on the site."""
+    items = []
+    for guid, audio, transcript in episodes:
+        (site.folder / f"{guid}.mp3").write_bytes(audio)
+        tag = ""
+        if transcript:
+            shutil.copy(transcript, site.folder / f"{guid}.md")
+            tag = f"<podcast:transcript url='{site.url}{guid}.md' type='text/markdown'/>"
+        items.append(f"<item><title>{guid}</title><guid>{guid}</guid>"
+                     f"<enclosure url='{site.url}{guid}.mp3' length='{len(audio)}' type='audio/mpeg'/>{tag}</item>")
+    (site.folder / "feed.xml").write_text(
+        "<rss version='2.0' xmlns:podcast='https://podcastindex.org/namespace/1.0'><channel>"
+        f"<title>{title}</title>{''.join(items)}</channel></rss>")
+    return site.url + "feed.xml"
+
+
+def podpipe(tmp_path, *args, input=None, check=False):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PODPIPE_DB": str(tmp_path / "x.db")}
+    result = subprocess.run(PODPIPE + [str(a) for a in args], env=env, cwd=tmp_path, input=input,
+                            capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return result
+
+
+def lenny(n):
+    if not LENNY.is_dir():
+        pytest.skip("../shared/corpus/lenny is not beside the project")
+    return sorted(LENNY.glob("*.md"))[:n]
+
+
+# --- 4: editors and a job at the same time ------------------------------------------
+
+def test_editors_work_while_a_run_writes(tmp_path, site):
+    """A real `podpipe run` over episodes with publisher transcripts, while
+    three editors approve, edit, collect and review in a loop: no editor
+    command fails, the run finishes ok, and every decision is kept."""
+    seed, *episodes = lenny(7)
+    podpipe(tmp_path, "transcripts", "import", seed, check=True)
+    podpipe(tmp_path, "extract", check=True)
+    podpipe(tmp_path, "collections", "create", "best", check=True)
+    ids = [r[0] for r in sqlite3.connect(tmp_path / "x.db").execute("select id from items order by id")]
+    assert len(ids) > 20
+    feed = write_feed(site, [(f.stem, b"ID3" + os.urandom(2000), f) for f in episodes])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PODPIPE_DB": str(tmp_path / "x.db")}
+    job = subprocess.Popen(PODPIPE + ["run", feed, "--silent"], env=env, cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    failures, approved, edited, collected = [], set(), set(), set()
+
+    def editor(k):
+        n = 0
+        while job.poll() is None and n < 3:
+            a, b, c = ids[(3 * n + k) % len(ids)], ids[(3 * n + k + 7) % len(ids)], ids[(3 * n + k + 13) % len(ids)]
+            for args, stdin in [(("items", "approve", a), None), (("items", "edit", b, "--text", f"edited {k} {n}"), None),
+                                (("collections", "add", "best", c), None), (("review", "--episode", 1), "s\nq\n")]:
+                result = podpipe(tmp_path, *args, input=stdin)
+                if result.returncode:
+                    failures.append((args, result.stderr.strip()))
+            approved.add(a)
+            edited.add(b)
+            collected.add(c)
+            n += 1
+
+    editors = [threading.Thread(target=editor, args=(k,)) for k in range(3)]
+    for t in editors:
+        t.start()
+    for t in editors:
+        t.join()
+    output = job.communicate(timeout=300)[0]
+    assert failures == []
+    assert job.returncode == 0, output
+    assert f"transcribe: {len(episodes)} transcribed ({len(episodes)} publisher, 0 Whisper), 0 failed" in output
+    db = sqlite3.connect(tmp_path / "x.db")
+    assert db.execute("select status from runs order by id desc limit 1").fetchone() == ("ok",)
+    assert db.execute("select count(*) from episodes where status = 'extracted'").fetchone() == (len(episodes) + 1,)
+    rows = dict(db.execute("select id, status from items"))
+    assert all(rows[i] == "approved" for i in approved)
+    assert all(text for (text,) in db.execute(f"select edited_text from items where id in ({','.join(map(str, edited))})"))
+    assert {i for (i,) in db.execute("select item_id from collection_items")} == collected
