@@ -130,3 +130,61 @@ def test_editors_work_while_a_run_writes(tmp_path, site):
     assert all(rows[i] == "approved" for i in approved)
     assert all(text for (text,) in db.execute(f"select edited_text from items where id in ({','.join(map(str, edited))})"))
     assert {i for (i,) in db.execute("select item_id from collection_items")} == collected
+
+
+# --- 6: removing a feed asks, keeps editors' decisions and removes its files --------
+
+def test_removing_a_feed_asks_saves_decisions_and_removes_files(tmp_path, site):
+    import json
+
+    feed = write_feed(site, [(f.stem, b"ID3" + os.urandom(2000), f) for f in lenny(2)])
+    podpipe(tmp_path, "run", feed, "--silent", check=True)
+    db = sqlite3.connect(tmp_path / "x.db")
+    first, second, third = [r[0] for r in db.execute("select id from items order by id limit 3")]
+    podpipe(tmp_path, "items", "approve", first, check=True)
+    podpipe(tmp_path, "items", "edit", second, "--text", "Shorter.", check=True)
+    podpipe(tmp_path, "collections", "create", "best", check=True)
+    podpipe(tmp_path, "collections", "add", "best", first, third, check=True)
+    files = sorted(p for p in (tmp_path / "audio").rglob("*") if p.is_file()) + \
+        sorted(p for p in (tmp_path / "transcripts").rglob("*") if p.is_file())
+    assert len(files) >= 2 + 2 * 4  # two audio files, two transcripts in four formats
+    items = db.execute("select count(*) from items").fetchone()[0]
+
+    # without --yes and without an answer, nothing goes
+    result = podpipe(tmp_path, "feeds", "remove", "1")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{feed}: 2 episodes, {len(files)} files, {items} items (1 approved, 0 rejected, 1 edited)",
+        "  collection best loses 2 of its 2 items"]
+    assert "nothing removed (answer y, or give --yes)" in result.stderr
+    result = podpipe(tmp_path, "feeds", "remove", "1", input="n\n")
+    assert result.returncode == 1 and "nothing removed" in result.stderr
+    assert db.execute("select count(*) from items").fetchone()[0] == items
+    assert all(p.exists() for p in files)
+
+    result = podpipe(tmp_path, "feeds", "remove", "1", input="y\n")
+    assert result.returncode == 0, result.stderr
+    saved = result.stdout.splitlines()[-2]
+    assert saved.startswith("saved editors' decisions on 3 items to ")
+    assert result.stdout.splitlines()[-1] == f"removed: {feed} (2 episodes)"
+    decisions = [json.loads(line) for line in Path(tmp_path / saved.split(" to ", 1)[1]).read_text().splitlines()]
+    assert [(d["id"], d["status"], d["edited_text"], [c["name"] for c in d["collections"]]) for d in decisions] == [
+        (first, "approved", None, ["best"]), (second, "pending", "Shorter.", []), (third, "pending", None, ["best"])]
+    assert all(d["feed_url"] == feed and d["episode_guid"] and d["text"] for d in decisions)
+    assert not any(p.exists() for p in files)
+    assert db.execute("select count(*) from items").fetchone()[0] == 0
+    result = podpipe(tmp_path, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_removing_a_feed_with_yes_does_not_ask(tmp_path, site):
+    feed = write_feed(site, [("one", b"ID3" + os.urandom(500), None)])
+    podpipe(tmp_path, "run", feed, "--stages", "ingest,download", "--silent", check=True)
+    decisions = tmp_path / "kept.jsonl"
+    result = podpipe(tmp_path, "feeds", "remove", feed, "--yes", "--decisions", decisions)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{feed}: 1 episode, 1 file, 0 items (0 approved, 0 rejected, 0 edited)",
+                                          f"removed: {feed} (1 episodes)"]
+    assert not decisions.exists()  # no decisions, no file
+    assert [p for p in (tmp_path / "audio").rglob("*") if p.is_file()] == []
+    assert podpipe(tmp_path, "check").returncode == 0
