@@ -262,3 +262,38 @@ def test_stopping_downloads_is_prompt_and_records_every_finished_file(tmp_path, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- 7: new audio under the same guid ----------------------------------------------
+
+def test_new_audio_under_the_same_guid_is_transcribed_and_extracted_again(tmp_path, site):
+    (source,) = lenny(1)
+    words = source.read_text()
+    feed = write_feed(site, [("ep", b"ID3" + os.urandom(3000), source)])
+    podpipe(tmp_path, "run", feed, "--silent", check=True)
+    db = sqlite3.connect(tmp_path / "x.db")
+    items = db.execute("select id, text from items order by id").fetchall()
+    (approved, kept_text), (edited, _), (dropped, dropped_text) = items[0], items[1], items[2]
+    podpipe(tmp_path, "items", "approve", approved, check=True)
+    podpipe(tmp_path, "items", "edit", edited, "--text", "Edited by an editor.", check=True)
+    assert dropped_text in words and kept_text in words
+
+    # the publisher replaces the audio (and its transcript: one sentence is gone)
+    changed = tmp_path / "v2.md"
+    changed.write_text(words.replace(dropped_text, "We talked about the weather for a while."))
+    (site.folder / "ep.mp3").unlink()
+    v2 = write_feed(site, [("ep", b"ID3" + os.urandom(4000), changed)]).replace("feed.xml", "")
+    (site.folder / "feed.xml").write_text((site.folder / "feed.xml").read_text()
+                                          .replace(f"{v2}ep.mp3", f"{v2}ep.mp3?v=2"))
+    result = podpipe(tmp_path, "run", "--silent", check=True)
+    assert "transcribe: 1 transcribed (1 publisher, 0 Whisper), 0 failed" in result.stdout
+    assert db.execute("select status, audio_bytes from episodes").fetchone() == ("extracted", 4003)
+    segments = " ".join(t for (t,) in db.execute("select text from segments"))
+    assert "We talked about the weather for a while." in segments and dropped_text not in segments
+    rows = {i: (status, edited_text) for i, status, edited_text in db.execute("select id, status, edited_text from items")}
+    assert rows[approved] == ("approved", None)
+    assert rows[edited] == ("pending", "Edited by an editor.")
+    assert dropped not in rows
+    (tid,) = db.execute("select id from transcripts").fetchone()
+    assert {t for (t,) in db.execute("select distinct transcript_id from items")} == {tid}
+    assert podpipe(tmp_path, "check").returncode == 0
