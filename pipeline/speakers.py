@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import re
+from pathlib import Path
 
 try:
     import numpy as np
@@ -421,7 +422,8 @@ def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since
     where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
-    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
+    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path, "
+                         "t.model as transcript_model, t.engine as transcript_engine "
                          "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
                          "where t.source = 'whisper' and e.audio_path is not null" + named + where, params))
 
@@ -437,10 +439,24 @@ def diarize_episode(db, episode, *, max_speakers=None):
 
     segments = [{**r, "words": json.loads(r["words"]) if r["words"] else None}
                 for r in segments_of(db, episode["transcript_id"], "start, end, text, words")]
+    if segments and not any(s["words"] for s in segments):
+        # Without word times a Whisper segment often spans both voices and goes
+        # whole to the one heard most (the host): transcribe again with words,
+        # as transcribe --diarize does. Items move to the new transcript.
+        from .transcribe import transcribe_episode
+
+        transcripts_dir = Path(episode["transcript_path"]).parent.parent if episode.get("transcript_path") else None
+        # the same model as before; transcripts.model is stored as "ENGINE-NAME"
+        model = (episode.get("transcript_model") or "").removeprefix(f"{episode.get('transcript_engine')}-") or None
+        transcribe_episode(db, episode, model=model, force_whisper=True, diarize=True,
+                           max_speakers=max_speakers, **({"transcripts_dir": transcripts_dir} if transcripts_dir else {}))
+        return list(db.query("select * from speaker_labels where episode_id = ? order by label", [episode["id"]]))
     named, rows = attribute(db, episode, segments, load_audio(episode["audio_path"]), max_speakers=max_speakers)
     with db.atomic():
         save_labels(db, episode, rows)
         replace_segments(db, episode["transcript_id"], named)
+        # the speakers changed: extraction runs again (keeping editors' decisions)
+        db["episodes"].update(episode["id"], {"status": "transcribed", "updated": utcnow()})
     rewrite_files({"path": episode.get("transcript_path")}, named)
     return rows
 

@@ -297,3 +297,34 @@ def test_new_audio_under_the_same_guid_is_transcribed_and_extracted_again(tmp_pa
     (tid,) = db.execute("select id from transcripts").fetchone()
     assert {t for (t,) in db.execute("select distinct transcript_id from items")} == {tid}
     assert podpipe(tmp_path, "check").returncode == 0
+
+
+# --- 8: diarizing a stored Whisper transcript ----------------------------------------
+
+@pytest.mark.slow
+def test_diarizing_a_stored_whisper_transcript_finds_both_voices_and_items(tmp_path):
+    import json
+
+    from pipeline.diarize import available
+
+    if not available() or not shutil.which("espeak-ng") or not shutil.which("ffmpeg"):
+        pytest.skip("needs the diarize extra, espeak-ng and ffmpeg")
+    if not CORPUS.exists():
+        pytest.skip("../shared/corpus is not beside the project")
+    scripts = tmp_path / "interviews"
+    scripts.mkdir()
+    shutil.copy(CORPUS / "interviews" / "d01-corie-miller.yaml", scripts)
+    out = tmp_path / "corpus"
+    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(scripts), str(out), "--no-feed-transcripts",
+                    "--base-url", out.as_uri() + "/"], check=True, capture_output=True)
+    podpipe(tmp_path, "run", out / "feed.xml", "--model", "tiny.en", "--silent", check=True)
+    db = sqlite3.connect(tmp_path / "x.db")
+    assert db.execute("select count(*) from items").fetchone() == (0,)  # no speakers, no items
+    result = podpipe(tmp_path, "diarize", "--episode", 1, "--silent", check=True)
+    speakers = json.loads(podpipe(tmp_path, "speakers", 1, "--json", check=True).stdout)
+    assert sorted(r["name"] for r in speakers) == ["Corie Miller", "Sam Okafor"], result.stdout
+    said = {s for (s,) in db.execute("select distinct speaker from segments")}
+    assert said == {"Corie Miller", "Sam Okafor"}
+    podpipe(tmp_path, "run", "--silent", check=True)
+    assert db.execute("select count(*) from items where speaker = 'Corie Miller'").fetchone()[0] > 0
+    assert podpipe(tmp_path, "check").returncode == 0
