@@ -25,7 +25,6 @@ import itertools
 import json
 import math
 import re
-from pathlib import Path
 
 try:
     import numpy as np
@@ -439,18 +438,6 @@ def diarize_episode(db, episode, *, max_speakers=None):
 
     segments = [{**r, "words": json.loads(r["words"]) if r["words"] else None}
                 for r in segments_of(db, episode["transcript_id"], "start, end, text, words")]
-    if segments and not any(s["words"] for s in segments):
-        # Without word times a Whisper segment often spans both voices and goes
-        # whole to the one heard most (the host): transcribe again with words,
-        # as transcribe --diarize does. Items move to the new transcript.
-        from .transcribe import transcribe_episode
-
-        transcripts_dir = Path(episode["transcript_path"]).parent.parent if episode.get("transcript_path") else None
-        # the same model as before; transcripts.model is stored as "ENGINE-NAME"
-        model = (episode.get("transcript_model") or "").removeprefix(f"{episode.get('transcript_engine')}-") or None
-        transcribe_episode(db, episode, model=model, force_whisper=True, diarize=True,
-                           max_speakers=max_speakers, **({"transcripts_dir": transcripts_dir} if transcripts_dir else {}))
-        return list(db.query("select * from speaker_labels where episode_id = ? order by label", [episode["id"]]))
     named, rows = attribute(db, episode, segments, load_audio(episode["audio_path"]), max_speakers=max_speakers)
     with db.atomic():
         save_labels(db, episode, rows)
