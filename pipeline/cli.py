@@ -148,14 +148,45 @@ def feeds_list(db_path, fmt):
 
 @feeds.command(name="remove")
 @click.argument("feeds_", metavar="FEED...", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Remove without asking")
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help="Save editors' decisions on the feed's items here (default: removed/FEED-TIME.jsonl "
+                   "beside the database)")
 @db_option
-def feeds_remove(feeds_, db_path):
-    """Unsubscribe from feeds (by id, URL or title) and delete their episodes."""
-    from .feeds import feed_rows
-    from .subscriptions import remove_feed
+def feeds_remove(feeds_, yes, decisions_path, db_path):
+    """Unsubscribe from feeds (by id, URL or title) and delete their episodes and files.
 
-    db = get_db(db_path)
+    Says what will go and asks first; editors' decisions on the feed's items
+    (approved, rejected, edited, collected) are saved as JSON lines.
+    """
+    from .db import utcnow
+    from .feeds import feed_rows
+    from .files import feed_slug
+    from .subscriptions import editor_decisions, remove_feed, removal_summary, save_decisions
+
+    db = get_db(db_path, lock=True)
     rows = feed_rows(db, feeds_)
+    for feed in rows:
+        n = removal_summary(db, feed)
+        click.echo(f"{feed['url']}: {plural(n['episodes'], 'episode')}, {plural(n['files'], 'file')}, "
+                   f"{plural(n['items'], 'item')} ({n['approved']} approved, {n['rejected']} rejected, "
+                   f"{n['edited']} edited)")
+        for name, (lost, size) in n["collections"].items():
+            click.echo(f"  collection {name} loses {lost} of its {plural(size, 'item')}")
+    if not yes:
+        try:
+            click.confirm(f"Remove {plural(len(rows), 'feed')} and all of the above?", abort=True, err=True)
+        except click.Abort:
+            raise click.ClickException("nothing removed (answer y, or give --yes)") from None
+    # saved before anything is deleted, so a failure to write them removes nothing
+    decisions = [row for feed in rows for row in editor_decisions(db, feed)]
+    if decisions:
+        name = feed_slug(rows[0]["title"], rows[0]["id"]) if len(rows) == 1 else "feeds"
+        stamp = utcnow().replace(":", "").replace("+0000", "Z")
+        path = decisions_path or os.path.join(os.path.dirname(db_path_of(db_path)) or ".", "removed",
+                                               f"{name}-{stamp}.jsonl")
+        save_decisions(decisions, path)
+        click.echo(f"saved editors' decisions on {plural(len(decisions), 'item')} to {path}")
     for feed in rows:
         n = remove_feed(db, feed)
         click.echo(f"removed: {feed['url']} ({n} episodes)")

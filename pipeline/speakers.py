@@ -421,7 +421,8 @@ def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since
     where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
-    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
+    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path, "
+                         "t.model as transcript_model, t.engine as transcript_engine "
                          "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
                          "where t.source = 'whisper' and e.audio_path is not null" + named + where, params))
 
@@ -441,6 +442,8 @@ def diarize_episode(db, episode, *, max_speakers=None):
     with db.atomic():
         save_labels(db, episode, rows)
         replace_segments(db, episode["transcript_id"], named)
+        # the speakers changed: extraction runs again (keeping editors' decisions)
+        db["episodes"].update(episode["id"], {"status": "transcribed", "updated": utcnow()})
     rewrite_files({"path": episode.get("transcript_path")}, named)
     return rows
 

@@ -140,6 +140,7 @@ def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, for
     from .db import utcnow
     from .diarize import MISSING_EXTRA, DiarizeUnavailable, available
     from .speakers import diarize_episode, pending_diarizations
+    from .transcribe import TranscribeError
 
     if not available():
         raise DiarizeUnavailable(MISSING_EXTRA)
@@ -151,8 +152,12 @@ def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, for
         progress("start", stage="diarize", total=len(episodes))
     for episode in episodes:
         try:
-            rows = diarize_episode(db, episode, max_speakers=max_speakers)
-        except (AudioError, OSError) as exc:
+            if db.execute("select count(*), count(words) from segments where transcript_id = ?",
+                          [episode["transcript_id"]]).fetchone()[1] == 0:
+                rows = _diarize_with_words(db, episode, max_speakers)
+            else:
+                rows = diarize_episode(db, episode, max_speakers=max_speakers)
+        except (AudioError, TranscribeError, OSError) as exc:
             message = f"cannot write transcript files: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
             db["episodes"].update(episode["id"], {"status": "failed", "error": f"diarize: {message}",
                                                   "attempts": (episode["attempts"] or 0) + 1, "updated": utcnow()})
@@ -166,6 +171,22 @@ def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, for
         if progress:
             progress("done", stage="diarize", episode=episode)
     return result
+
+
+def _diarize_with_words(db, episode, max_speakers):
+    """Without word times a Whisper segment often spans both voices and goes
+    whole to the one heard most (the host): transcribe again with words, as
+    transcribe --diarize does, with the same model. Items move to the new
+    transcript and the episode goes back to extraction."""
+    from pathlib import Path
+
+    from .transcribe import transcribe_episode
+
+    # transcripts.model is stored as "ENGINE-NAME"
+    model = (episode.get("transcript_model") or "").removeprefix(f"{episode.get('transcript_engine')}-") or None
+    folder = {"transcripts_dir": Path(episode["transcript_path"]).parent.parent} if episode.get("transcript_path") else {}
+    transcribe_episode(db, episode, model=model, force_whisper=True, diarize=True, max_speakers=max_speakers, **folder)
+    return list(db.query("select * from speaker_labels where episode_id = ? order by label", [episode["id"]]))
 
 
 def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, progress=None, notify=None):

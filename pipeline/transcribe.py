@@ -20,11 +20,17 @@ class TranscribeError(PodpipeError):
 
 
 def pending_transcriptions(db, *, episode_ids=None, limit=None, max_attempts=3, since=None):
-    """Downloaded episodes that have no transcript yet."""
+    """Downloaded episodes that have no transcript yet, or whose audio is newer than it.
+
+    Saving a transcript marks the episode transcribed, so a transcript beside
+    a "downloaded" episode was made from audio the feed has since replaced
+    under the same guid. An editor's imported transcript is kept all the same.
+    """
     where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
     return list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
                          "where e.audio_path is not null "
-                         "and not exists (select 1 from transcripts t where t.episode_id = e.id)" + where,
+                         "and not exists (select 1 from transcripts t where t.episode_id = e.id "
+                         "and (e.status != 'downloaded' or t.source = 'import'))" + where,
                          params))
 
 
