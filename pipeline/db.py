@@ -19,25 +19,6 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-@contextlib.contextmanager
-def immediate(db):
-    """A write transaction that takes the write lock at its start (BEGIN IMMEDIATE).
-
-    A plain BEGIN that reads first and then writes fails at once with
-    "database is locked" when another process is writing (SQLite cannot
-    upgrade the read); taking the lock first waits on busy_timeout instead.
-    Library calls inside (db.atomic) become savepoints of this transaction.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
 def resolve_db_path(path=None, config=None):
     """The database file to use: ``path``, else the configuration's (from
     ``config.load_config``: podpipe.toml or $PODPIPE_DB), else $PODPIPE_DB,

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from .. import collections as coll
 from ..citations import date_of, format_timestamp
-from ..db import immediate, open_db
+from ..db import open_db
 from ..errors import PodpipeError
 from ..export import FORMATS, export_items
 from ..link import pending_matches, reject_match
@@ -156,7 +156,7 @@ async def item_action(request):
     desk = request.app.state.desk
     form = await checked_form(request)
     item_id, action = request.path_params["id"], request.path_params["action"]
-    with immediate(desk.db):
+    with desk.db.atomic():
         change_item(desk.db, item_id, action, form)
     return done(request, item_json(desk, item_id), f"/items/{int(item_id)}")
 
@@ -224,7 +224,7 @@ async def collections_page(request):
 async def collection_create(request):
     desk = request.app.state.desk
     form = await checked_form(request)
-    with immediate(desk.db):
+    with desk.db.atomic():
         collection_id = coll.save_collection(desk.db, form.get("name"), form.get("description") or None)
     return done(request, {"id": collection_id}, f"/collections/{collection_id}")
 
@@ -245,7 +245,7 @@ async def collection_action(request):
     form = await checked_form(request)
     collection = collection_by_id(desk.db, request.path_params["id"])
     name, action = collection["name"], request.path_params["action"]
-    with immediate(desk.db):
+    with desk.db.atomic():
         result = change_collection(desk.db, name, action, form)
     result["ids"] = coll.collection_item_ids(desk.db, collection["id"])
     back = request.headers.get("referer") if action == "add" else None
@@ -313,7 +313,7 @@ async def match_action(request):
     desk = request.app.state.desk
     form = await checked_form(request)
     episode_id, label = int(form.get("episode_id")), form.get("label")
-    with immediate(desk.db):
+    with desk.db.atomic():
         if request.path_params["action"] == "confirm":
             link_person(desk.db, label, form.get("person"), episode_id)
         elif request.path_params["action"] == "reject":
@@ -339,7 +339,7 @@ async def jobs_retry(request):
     form = await checked_form(request)
     ids = [int(i) for i in form.getlist("episode_id") if str(i).strip()]
     db = request.app.state.desk.db
-    with immediate(db):
+    with db.atomic():
         n = retry(db, ids or None)
     return done(request, {"requeued": n}, "/jobs")
 
