@@ -19,6 +19,8 @@ SHA-256 recorded at download) or as the file's bytes from here; see
 """
 import contextlib
 import tempfile
+import uuid
+import warnings
 from collections import deque
 from pathlib import Path
 
@@ -171,20 +173,26 @@ class DaskExecutor:
     def _submit(self, fn, job):
         if job is None:
             return None
+        # named for the dashboard: run_whisper-episode-12-...
+        key = f"{fn.__name__}-episode-{job.get('episode_id')}-{uuid.uuid4().hex[:8]}"
         source = job.get("audio")
         if source is None:
-            return self.client.submit(fn, job, pure=False)
+            return self.client.submit(fn, job, key=key)
         if self.audio_mode(source) == "url":
-            return self.client.submit(fn, {**job, "audio": {**source, "fetch": True}}, pure=False)
+            return self.client.submit(fn, {**job, "audio": {**source, "fetch": True}}, key=key)
         try:
             data = Path(source["path"]).read_bytes()
         except OSError:
             data = None  # the worker meets the missing file and says so, as a local run would
         if data is None:
-            return self.client.submit(fn, job, pure=False)
-        # scattered, not inlined: Dask warns about (and slows on) big task arguments
-        [stored] = self.client.scatter([data], hash=False)
-        return self.client.submit(_with_data, fn, job, stored, pure=False)
+            return self.client.submit(fn, job, key=key)
+        # Inline, not scattered: the scheduler keeps a task's arguments until it is
+        # done, so a worker killed mid-task loses nothing (scattered bytes live on
+        # one worker and die with it). That costs the scheduler up to ``window``
+        # audio files of memory, and Dask a warning we expect.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            return self.client.submit(_with_data, fn, job, data, key=key)
 
     def map(self, fn, pairs, **_local_kwargs):
         """(tag, outcome) for each (tag, job), in order; ``outcome()`` waits for the

@@ -88,7 +88,8 @@ def extraction_job(db, episode):
         # without speakers we cannot tell the host's lines from the guest's
         return None, "no speaker labels (transcribe with --diarize, or import a transcript with speakers)"
     linked = link_episode(db, episode["id"])
-    return {"segments": segments, "hosts": hosts_of(db, episode["id"]), "linked": linked}, None
+    return {"episode_id": episode["id"], "segments": segments, "hosts": hosts_of(db, episode["id"]),
+            "linked": linked}, None
 
 
 def run_extraction(job):
