@@ -145,3 +145,24 @@ def test_corrupt_audio_fails_only_its_episode_as_locally(cluster, tmp_path, http
         {"id": 3, "status": "transcribed", "error": None, "attempts": 0},
     ]
     assert "failed: episode 2: cannot decode 2-" in result.stderr
+
+
+def test_at_most_a_window_of_tasks_is_out_and_closing_cancels_them(cluster):
+    """Back-pressure, and what Ctrl-C does: the stage's loop closes the results."""
+    from pipeline.cluster import DaskExecutor
+
+    _, client = cluster
+    executor = DaskExecutor(client, window=3)
+
+    def out():
+        return sorted(str(k) for k in client.futures if "-episode-" in str(k) and "lambda" in str(k))
+
+    outcomes = executor.map(lambda job: time.sleep(job["s"]), ((i, {"episode_id": i, "s": 30}) for i in range(100)))
+    tag, _ = next(outcomes)
+    assert tag == 0 and len(out()) == 3
+    outcomes.close()
+    deadline = time.monotonic() + 10
+    while out() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out() == []
+    assert not any(client.processing().values()) or time.monotonic() < deadline
