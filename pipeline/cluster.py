@@ -198,23 +198,28 @@ class DaskExecutor:
         """(tag, outcome) for each (tag, job), in order; ``outcome()`` waits for the
         task and returns its result or raises its exception. Close the generator
         (``contextlib.closing``) to cancel what is still out."""
-        out = deque()
+        out, handed = deque(), []
         try:
             for tag, job in pairs:
                 out.append((tag, self._submit(fn, job)))
                 while len(out) >= self.window:
-                    yield self._pop(out)
+                    yield self._pop(out, handed)
             while out:
-                yield self._pop(out)
+                yield self._pop(out, handed)
         finally:
-            futures = [f for _, f in out if f is not None]
+            # the one the caller was waiting on (Ctrl-C inside outcome()) and the rest
+            futures = [f for _, f in out if f is not None] + [f for f in handed[-1:] if not f.done()]
             if futures:
                 self.client.cancel(futures)
 
     @staticmethod
-    def _pop(out):
+    def _pop(out, handed):
         tag, future = out.popleft()
-        return tag, (future.result if future is not None else (lambda: None))
+        if future is None:
+            return tag, (lambda: None)
+        handed.append(future)
+        del handed[:-1]
+        return tag, future.result
 
 
 def executor_for(address=None, *, audio="auto", notify=None):
