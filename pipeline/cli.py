@@ -268,6 +268,29 @@ def transcribe_options(fn):
     return fn
 
 
+def cluster_options(fn):
+    fn = click.option("--audio-to-workers", type=click.Choice(["auto", "url", "bytes"]), default="auto",
+                      show_default=True,
+                      help="How audio reaches cluster workers: they download the enclosure (url, checked "
+                           "against its SHA-256) or get the file's bytes from here (bytes)")(fn)
+    return click.option("--cluster", metavar="ADDRESS",
+                        help="Run Whisper, diarization and extraction on the Dask scheduler at ADDRESS, "
+                             "e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine still writes the database")(fn)
+
+
+def with_executor(opts):
+    """Options with ``--cluster``/``--audio-to-workers`` turned into an ``executor``."""
+    address, audio = opts.pop("cluster", None), opts.pop("audio_to_workers", "auto")
+    if not address:
+        return opts
+    from .cluster import executor_for
+
+    executor = executor_for(address, audio=audio, notify=lambda line: click.echo(line, err=True))
+    click.get_current_context().call_on_close(executor.client.close)
+    click.echo(f"running on the {executor.description}", err=True)
+    return {**opts, "executor": executor}
+
+
 def transcripts_dir_option(fn):
     return click.option("--transcripts-dir", type=click.Path(file_okay=False), envvar="PODPIPE_TRANSCRIPTS_DIR",
                         default="transcripts", show_default=True,
@@ -384,6 +407,7 @@ def download_cmd(db_path, **opts):
 @transcribe_options
 @click.option("--limit", type=click.IntRange(min=1), help="Transcribe at most N episodes")
 @max_attempts_option
+@cluster_options
 @silent_option
 @db_option
 def transcribe_cmd(db_path, episode_ids, **opts):
@@ -394,7 +418,7 @@ def transcribe_cmd(db_path, episode_ids, **opts):
         podpipe transcribe
         podpipe transcribe --episode 3 --model tiny.en --word-timestamps
     """
-    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **with_executor(opts))
 
 
 @cli.group()
@@ -451,6 +475,7 @@ def transcripts_show(episode, fmt, db_path):
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @speakers_option
 @click.option("--force", is_flag=True, help="Also episodes whose speakers are already named")
+@cluster_options
 @silent_option
 @db_option
 def diarize_cmd(episode_ids, db_path, **opts):
@@ -461,7 +486,7 @@ def diarize_cmd(episode_ids, db_path, **opts):
         podpipe diarize                      # Whisper transcripts without speakers
         podpipe diarize --episode 3 --force  # again; editors' corrections are kept
     """
-    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **with_executor(opts))
 
 
 @cli.command()
@@ -664,6 +689,7 @@ def profiles_matches(db_path, fmt):
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
+@cluster_options
 @db_option
 def run(feeds_, stages, db_path, since, episode_ids, **opts):
     """Run every stage in order, doing only the work not yet done.
@@ -672,6 +698,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     Examples:
         podpipe run feeds/demo/feed.xml
         podpipe run --stages download,transcribe --limit 5
+        podpipe run --cluster tcp://10.0.0.5:8786   # Whisper on a Dask cluster
     """
     from .maintenance import clean_temp_files
     from .stages import PIPELINE, Interrupted
@@ -685,6 +712,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     # we hold the lock, so any temp file lying about was left by a killed run
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
     feeds = subscribe(db, feeds_)
+    opts = with_executor(opts)
     # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -697,6 +725,37 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
         sys.exit(130)
     if any(r.errors for r in results):
         sys.exit(EXIT_FAILED)
+
+
+@cli.group(name="cluster")
+def cluster_group():
+    """Run the heavy work on a Dask cluster."""
+
+
+@cluster_group.command(name="local")
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Worker processes (one thread each)")
+@click.option("--port", type=click.IntRange(0, 65535), default=8786, show_default=True, help="Scheduler port")
+def cluster_local(workers, port):
+    """Start a Dask cluster on this machine and wait (Ctrl-C stops it).
+
+    \b
+    Examples:
+        podpipe cluster local --workers 2
+        podpipe run --cluster tcp://127.0.0.1:8786    # in another terminal
+    """
+    import time
+
+    from .cluster import start_local
+
+    with start_local(workers, port=port) as local:
+        click.echo(f"scheduler {local.scheduler_address} with {workers} workers; dashboard {local.dashboard_link}")
+        click.echo(f"use it with: podpipe run --cluster {local.scheduler_address}   (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
 
 
 @cli.command()
