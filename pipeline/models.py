@@ -35,14 +35,34 @@ class ModelError(Exception):
     """A model cannot be found, assembled, verified or loaded."""
 
 
-def default_cache_dir():
-    """Where the assembled base model lives unless told otherwise."""
+def cache_root():
+    """podpipe's cache folder: $PODPIPE_CACHE, else $XDG_CACHE_HOME/podpipe or ~/.cache/podpipe."""
     root = os.environ.get("PODPIPE_CACHE")
     if root:
-        root = Path(root).expanduser()
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podpipe"
-    return root / "models" / "whisper-base"
+        return Path(root).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podpipe"
+
+
+def default_cache_dir():
+    """Where the assembled base model lives unless told otherwise."""
+    return cache_root() / "models" / "whisper-base"
+
+
+def write_atomic(path, data):
+    """Write bytes to path through a temporary file and a rename, so that
+    readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; models are not secret
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def resolve_model(name=None, cache_dir=None):
