@@ -17,4 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e ".[${PODPIPE_EXTRAS:-whisper,datasette,test,diarize}]"
+.venv/bin/pip install -q -e ".[${PODPIPE_EXTRAS:-whisper,datasette,test,diarize,extract}]"
