@@ -89,6 +89,8 @@ class Encoder:
 
     def __init__(self, cache_dir=None, threads=None, quantized=False):
         ort = _import_extra()[1]
+        # int8 vectors are close to the fp32 ones (cosine about 0.99), not the same
+        self.version = MODEL_VERSION + ("-int8" if quantized else "")
         src = model_dir()
         self.path = ensure_graph(cache_dir, quantized=quantized)
         self.tokenizer = load_tokenizer(src)
@@ -137,7 +139,9 @@ def load_tokenizer(src):
 
 
 def get_encoder(cache_dir=None):
-    """The process-wide encoder, built on first use (about a second once the graph is cached)."""
+    """The process-wide encoder, loaded on first use (under a second once the
+    graph is cached; building it the first time takes a few seconds more).
+    The first call's cache_dir wins."""
     global _encoder
     with _lock:
         if _encoder is None:

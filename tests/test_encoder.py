@@ -81,6 +81,7 @@ def test_long_input_is_cut_not_refused(enc):
 def test_cached_graph_is_reused(enc, cache, monkeypatch):
     path = encoder.graph_path(cache)
     assert enc.path == path and path.is_file()
+    assert enc.version == encoder.MODEL_VERSION
     assert not list(path.parent.glob(".*.tmp"))
     before = path.stat().st_mtime_ns
 
