@@ -19,4 +19,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e ".[${PODPIPE_EXTRAS:-whisper,datasette,desk,test,diarize,cluster}]"
+.venv/bin/pip install -q -e ".[${PODPIPE_EXTRAS:-whisper,datasette,desk,test,diarize,cluster,extract}]"
