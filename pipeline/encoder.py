@@ -13,7 +13,6 @@ Needs the extract extra (pip install 'podpipe[extract]').
 """
 import importlib.metadata
 import json
-import os
 import threading
 from pathlib import Path
 
