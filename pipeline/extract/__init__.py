@@ -35,11 +35,9 @@ EXTRACTOR_VERSION = rules.EXTRACTOR_VERSION  # the rules' version; see extractor
 def _model_ready():
     if load_model() is None:
         return False
-    try:
-        from .. import encoder  # noqa: F401
-        encoder.check_available()
-    except Exception as e:  # the extract extra is not installed
-        log.info("event=extractor fallback=rules reason=%r", str(e))
+    from .. import encoder
+    if not encoder.available():
+        log.info("event=extractor fallback=rules reason=%r", encoder.MISSING_EXTRA)
         return False
     return True
 
