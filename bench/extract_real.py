@@ -69,6 +69,7 @@ def main():
     ap.add_argument("--transcripts", default=str(ROOT.parent / "shared" / "corpus" / "lenny"))
     ap.add_argument("--extractor", choices=EXTRACTORS, default="model")
     ap.add_argument("--unjudged", help="write items no label covers to this JSON Lines file")
+    ap.add_argument("--items", help="write every item, with its grade, to this JSON Lines file")
     args = ap.parse_args()
     labels_dir = ROOT / "labels"
     split = json.loads((labels_dir / "split.json").read_text())
@@ -90,6 +91,7 @@ def main():
     unjudged, calib, auc_scores, auc_rules, auc_y = [], [], [], [], []
     two_guests = {}
     n_items = 0
+    everything = []
     t_extract = 0.0
     for f in val:
         data = (Path(args.transcripts) / f).read_bytes()
@@ -99,6 +101,7 @@ def main():
         items = extract_items(segments, HOSTS, extractor=args.extractor)
         t_extract += time.perf_counter() - t0
         n_items += len(items)
+        everything += [dict(i, file=f) for i in items]
         labs = by_file[f]
         for item in items:
             item["grade"] = grade_of(item["text"], item["kind"], labs)
@@ -174,6 +177,10 @@ def main():
         print(f"labellers' agreement on {len(a)} items: kappa {kappa([r['grade'] for r in a], [r['grade'] for r in b]):.2f} "
               f"(three grades), {kappa([r['grade'] in USABLE for r in a], [r['grade'] in USABLE for r in b]):.2f} "
               f"(usable vs BAD)")
+    if args.items:
+        with open(args.items, "w") as out:
+            for i in everything:
+                out.write(json.dumps({k: i.get(k) for k in ("file", "kind", "score", "grade", "speaker", "text")}) + "\n")
     if args.unjudged:
         with open(args.unjudged, "w") as out:
             for u in unjudged:

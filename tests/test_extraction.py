@@ -55,7 +55,7 @@ def test_dev_corpus_extraction_scores_and_links(dev_db):
     score = load_score()
     gold = score.load(out / "gold.jsonl")
     scores, attribution_errors = score.score(gold, rows, 0.8)
-    assert scores["tip"]["f1"] >= 0.9 and scores["quote"]["f1"] >= 0.8
+    assert scores["tip"]["f1"] >= 0.85 and scores["quote"]["f1"] >= 0.7  # the targets of issue 11
     assert attribution_errors == 0
     # every item is tied to its guest, and through them to a role
     assert {(r["speaker"], r["person"], r["role"]) for r in rows} == {

@@ -2,7 +2,7 @@
 
 Each candidate gets the kind its model score favours. We keep those at or above
 the kind's threshold, never two items that share a sentence (the higher score
-wins), never two that say the same thing (a cold open repeats the best lines
+wins), never a span of tips that each stand alone, never two that say the same thing (a cold open repeats the best lines
 said later: we keep the one said in its conversation), and at most
 ``max_items(duration)`` of each kind.
 """
@@ -32,29 +32,37 @@ def select(cands, probs, thresholds, span_emb, rows, limit=None):
         if p >= thresholds[kind]:
             scored.append((p, k, kind))
     scored.sort(key=lambda t: (-t[0], t[1]))
+    single = {c["i"]: k for k, c in enumerate(cands) if c["j"] - c["i"] == 1}
     taken_rows, kept = set(), []
     counts = {"tip": 0, "quote": 0}
     for p, k, kind in scored:
         c = cands[k]
         span = set(range(c["i"], c["j"]))
-        if span & taken_rows or (limit and counts[kind] >= limit):
+        if span & taken_rows:
             continue
+        if kind == "tip" and len(span) > 1 and \
+                all(r in single and probs[kind][single[r]] >= thresholds[kind] for r in span):
+            continue  # two pieces of advice that each stand alone are two tips (a quote keeps its setup)
         dup = next((n for n, (_, k2, _) in enumerate(kept)
                     if float(span_emb[k] @ span_emb[k2]) >= DUPLICATE_COSINE), None)
         if dup is not None:
             other = cands[kept[dup][1]]
-            in_cold = lambda x: x["start"] is not None and x["start"] < cold  # noqa: E731
-            if in_cold(other) and not in_cold(c):
-                # the kept one was the cold open's copy: this one, said in context, replaces it
-                counts[kept[dup][2]] -= 1
-                taken_rows -= set(range(other["i"], other["j"]))
-                kept.pop(dup)
-            else:
+            if not (_before(other, cold) and not _before(c, cold)):
                 continue
+            # the kept one was the cold open's copy: this one, said in context, replaces it
+            counts[kept[dup][2]] -= 1
+            taken_rows -= set(range(other["i"], other["j"]))
+            kept.pop(dup)
+        if limit and counts[kind] >= limit:
+            continue
         kept.append((p, k, kind))
         taken_rows |= span
         counts[kind] += 1
     return sorted(kept, key=lambda t: t[1])
+
+
+def _before(cand, seconds):
+    return cand["start"] is not None and cand["start"] < seconds
 
 
 def span_embeddings(cands, emb):
