@@ -1,7 +1,11 @@
 """Speed of pipeline.extract on the 40 real transcripts in ../shared/corpus/lenny/,
 plus the top tips and quotes of a few episodes for judging precision by hand.
 
-    .venv/bin/python bench/extract.py [--samples /tmp/extract_lenny_samples.txt]
+    .venv/bin/python bench/extract.py [--extractor model|rules] [--samples /tmp/extract_lenny_samples.txt]
+
+Prints the encoder's load time (first use, in this process), sentences per second
+over all 40 transcripts (wall and CPU time, so a busy machine shows), the
+slowest hour of interview, and the peak memory of the process.
 
 The transcripts are Markdown with YAML front matter; turns start with
 "Speaker Name (hh:mm:ss):" and bare "(hh:mm:ss):" paragraphs continue the same
@@ -11,13 +15,14 @@ so it goes to /tmp, not into the project.
 """
 import argparse
 import re
+import resource
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pipeline.extract import EXTRACTOR_VERSION, extract_items, split_sentences  # noqa: E402
+from pipeline.extract import EXTRACTORS, extract_items, extractor_version, split_sentences  # noqa: E402
 
 LENNY = ROOT.parent / "shared" / "corpus" / "lenny"
 HOSTS = {"Lenny", "Lenny Rachitsky"}
@@ -65,7 +70,8 @@ def load(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", default="/tmp/extract_lenny_samples.txt")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--extractor", choices=EXTRACTORS, default="model")
     ap.add_argument("--episodes", nargs="+", default=list(SAMPLE_EPISODES),
                     help="file names of the episodes to sample (default: %(default)s)")
     args = ap.parse_args()
@@ -74,16 +80,30 @@ def main():
         raise SystemExit(f"no transcripts in {LENNY}")
     episodes = {p.name: load(p) for p in files}
     sentences = sum(len(split_sentences(s["text"])) for segs in episodes.values() for s in segs)
-    best = None
-    for _ in range(args.repeat):
+    if args.extractor == "model":
         t0 = time.perf_counter()
-        results = {name: extract_items(segs, HOSTS) for name, segs in episodes.items()}
-        elapsed = time.perf_counter() - t0
+        from pipeline.encoder import get_encoder
+        get_encoder().encode(["warm up"])
+        print(f"encoder loaded in {time.perf_counter() - t0:.2f} s")
+    best = best_cpu = None
+    per_hour = 0.0
+    for _ in range(args.repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        results = {}
+        for name, segs in episodes.items():
+            e0 = time.perf_counter()
+            results[name] = extract_items(segs, HOSTS, extractor=args.extractor)
+            hours = max(1e-9, (segs[-1]["end"] or segs[-1]["start"] or 0) / 3600)
+            per_hour = max(per_hour, (time.perf_counter() - e0) / max(hours, 0.25))
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         best = elapsed if best is None else min(best, elapsed)
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
     tips = sum(1 for items in results.values() for i in items if i["kind"] == "tip")
     quotes = sum(1 for items in results.values() for i in items if i["kind"] == "quote")
-    print(f"extractor {EXTRACTOR_VERSION}: {len(episodes)} transcripts, {sentences} sentences, "
-          f"{best:.2f}s best of {args.repeat} -> {sentences / best:,.0f} sentences/s; "
+    print(f"extractor {extractor_version(args.extractor)}: {len(episodes)} transcripts, {sentences} sentences, "
+          f"{best:.2f}s best of {args.repeat} -> {sentences / best:,.0f} sentences/s "
+          f"({sentences / best_cpu:,.0f} per CPU-second); slowest: {per_hour:.1f} s per hour of interview; "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"{tips} tips, {quotes} quotes ({(tips + quotes) / len(episodes):.0f} per episode)")
     with open(args.samples, "w") as out:
         for name in args.episodes:
