@@ -101,7 +101,6 @@ def main():
         items = extract_items(segments, HOSTS, extractor=args.extractor)
         t_extract += time.perf_counter() - t0
         n_items += len(items)
-        everything += [dict(i, file=f) for i in items]
         labs = by_file[f]
         for item in items:
             item["grade"] = grade_of(item["text"], item["kind"], labs)
@@ -112,6 +111,7 @@ def main():
             short += len(item["text"].split()) <= 4 and item["grade"] != "GOOD"
             hosts += item["speaker"] in HOSTS
             sponsors += bool(SPONSOR_START.search(item["text"]))
+        everything += [dict(i, file=f) for i in items]
         for kind in M.KINDS:
             top = sorted((i for i in items if i["kind"] == kind), key=lambda i: -i["score"])[:5]
             for i in top:
