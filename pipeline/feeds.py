@@ -18,10 +18,9 @@ import logging
 
 from .db import utcnow
 from .errors import PodpipeError
-from .http_client import FetchError, RetryPolicy, local_path, make_client, with_retries
+from .http_client import FetchError, local_path, make_client, with_retries
 from .people import save_person
-from .text import slugify
-from .urls import allowed, feed_root, is_web, refusal
+from .urls import feed_root, is_web, refusal
 
 PODCAST_NS = ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0")
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -1,6 +1,7 @@
 import http
 import mimetypes
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -63,11 +64,17 @@ def serve_dir(httpserver, folder):
     return httpserver.url_for("/")
 
 
-def build_corpus(out, base_url, *extra):
-    """Build the shared dev corpus (feed, transcripts, maybe audio) into out."""
+def build_corpus(out, base_url, *extra, only=None):
+    """Build the shared dev corpus (feed, transcripts, maybe audio) into out;
+    ``only``: one interview script's file name instead of all of them."""
     if not CORPUS.exists():
         pytest.skip("../shared/corpus is not beside the project")
-    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(CORPUS / "interviews"), str(out),
+    scripts = CORPUS / "interviews"
+    if only:
+        scripts = Path(out).parent / "interviews"
+        scripts.mkdir()
+        shutil.copy(CORPUS / "interviews" / only, scripts)
+    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(scripts), str(out),
                     "--base-url", base_url, *extra], check=True, capture_output=True)
     return Path(out)
 

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from werkzeug import Response
 
-from conftest import CORPUS, ROOT, serve_dir
+from conftest import CORPUS, ROOT, build_corpus, serve_dir
 
 PODPIPE = [sys.executable, "-m", "pipeline.cli"]
 LENNY = CORPUS / "lenny"
@@ -276,12 +276,8 @@ def test_diarizing_a_stored_whisper_transcript_finds_both_voices_and_items(tmp_p
         pytest.skip("needs the diarize extra, espeak-ng and ffmpeg")
     if not CORPUS.exists():
         pytest.skip("../shared/corpus is not beside the project")
-    scripts = tmp_path / "interviews"
-    scripts.mkdir()
-    shutil.copy(CORPUS / "interviews" / "d01-corie-miller.yaml", scripts)
     out = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(scripts), str(out), "--no-feed-transcripts",
-                    "--base-url", out.as_uri() + "/"], check=True, capture_output=True)
+    build_corpus(out, out.as_uri() + "/", "--no-feed-transcripts", only="d01-corie-miller.yaml")
     podpipe(tmp_path, "run", out / "feed.xml", "--model", "tiny.en", "--silent", check=True)
     db = sqlite3.connect(tmp_path / "x.db")
     assert db.execute("select count(*) from items").fetchone() == (0,)  # no speakers, no items
