@@ -8,7 +8,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
+# sqlite_utils is imported where a database is opened for writing, not here: with its
+# plugin scan and numpy it is two thirds of podpipe's start-up, which a search or
+# --help need not pay (see open_for_reading).
 
 DEFAULT_DB = "db/podpipe.db"
 
@@ -28,6 +30,8 @@ def resolve_db_path(path=None, config=None):
 
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
+    import sqlite_utils
+
     path = resolve_db_path(path)
     if read_only:
         if not Path(path).exists():
@@ -46,11 +50,71 @@ def open_db(path=None, *, read_only=False):
     return db
 
 
+class ReadDatabase:
+    """A database opened only to read: ``execute`` and ``query`` as sqlite_utils.Database
+    has them, on a plain connection, so a search starts without importing sqlite-utils."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, parameters=()):
+        return self.conn.execute(sql, parameters)
+
+    def query(self, sql, params=()):
+        cursor = self.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row))
+
+
+def open_for_reading(path=None):
+    """The database for a command that only reads: a plain connection when every
+    migration has run, else the full ``open_db`` (which migrates first)."""
+    path = resolve_db_path(path)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
+    try:
+        done = {r[0] for r in conn.execute("select name from _sqlite_migrations where migration_set = ?",
+                                           [migrations.name])}
+    except sqlite3.DatabaseError:
+        done = set()
+    if set(migrations.names()) <= done:
+        return ReadDatabase(conn)
+    conn.close()
+    return open_db(path)
+
+
 # --- migrations -------------------------------------------------------------
 # Each migration runs once, in order, in a transaction, and is recorded in the
 # _sqlite_migrations table. Never edit one that has shipped: add a new one.
 
-migrations = sqlite_utils.Migrations("podpipe")
+class _Migrations:
+    """Collects the migrations as sqlite_utils.Migrations does, and makes one of those
+    only when they are applied, so that defining them imports nothing."""
+
+    def __init__(self, name):
+        self.name = name
+        self.registered = []
+
+    def __call__(self, **options):
+        def register(fn):
+            self.registered.append((fn, options))
+            return fn
+        return register
+
+    def names(self):
+        return [options.get("name") or fn.__name__ for fn, options in self.registered]
+
+    def apply(self, db):
+        import sqlite_utils
+
+        applied = sqlite_utils.Migrations(self.name)
+        for fn, options in self.registered:
+            applied(**options)(fn)
+        applied.apply(db)
+
+
+migrations = _Migrations("podpipe")
 
 
 @migrations()

@@ -276,7 +276,7 @@ def search_segments(db, query, *, person=None, role=None, feed=None, since=None,
     params.update(match=match, hl_open=highlight[0], hl_close=highlight[1], window=rank_window or -1,
                   limit=-1 if limit is None else int(limit))
     columns = f"""segments_fts.rowid as id, s.text, s.speaker, s.transcript_id, s.start, s."end",
-  round(bm25(segments_fts), 4) as rank,
+  bm25(segments_fts) as bm25,
   snippet(segments_fts, 0, :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet"""
     filtered = "".join(" and " + w for w in where)
     if limit is None or (rank_window and limit >= rank_window):
@@ -287,7 +287,7 @@ select * from (
   from segments_fts join segments s on s.id = segments_fts.rowid
   where segments_fts match :match {filtered}
   order by segments_fts.rowid desc limit :window
-) order by rank, id"""
+) order by bm25, id"""
     else:
         # Only join the segment rows when a filter needs them: ranking reads the index alone.
         joins = "join segments s on s.id = segments_fts.rowid" if where else ""
@@ -301,7 +301,7 @@ with hits as (
 select {columns}
 from segments_fts join segments s on s.id = segments_fts.rowid
 where {TOP_ROWS.format(fts="segments_fts")}
-order by rank, id"""
+order by bm25, id"""
     return stream_query(db, sql, params, query, _segment_row(db))
 
 
@@ -326,7 +326,7 @@ def _segment_row(db):
                "role": roles.get((hit["speaker"] or "").lower()), "organization": None, "topics": None,
                "score": None, "episode_id": episode_id, "episode": title, "published": published, "feed": feed,
                "start": hit["start"], "end": hit["end"], "episode_link": link, "enclosure_url": enclosure_url,
-               "rank": hit["rank"], "snippet": hit["snippet"]}
+               "rank": round(hit["bm25"], 4), "snippet": hit["snippet"]}
         return _with_citation(row)
 
     return convert
