@@ -264,6 +264,8 @@ def _link(base, url, root, refused):
     if not url or not url.strip():
         return None
     url = urljoin(base, url.strip())
+    if url.startswith(("http://", "https://")):  # urljoin lower-cases the scheme; the common case, parsed once
+        return url
     reason = refusal(url, root)
     if reason:
         refused.append(reason)
