@@ -383,17 +383,14 @@ def transcripts_import(paths, transcripts_dir, db_path):
     Each is matched to an episode by guid, then title and date; an episode
     is created when none matches.
     """
-    from .transcript_formats import TranscriptFormatError
-    from .transcript_import import import_transcript
+    from .transcript_import import import_transcripts
 
     db = get_db(db_path, lock=True, create=True)
     failed = 0
-    for path in paths:
-        try:
-            episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir)
-        except (OSError, TranscriptFormatError) as exc:
+    for path, episode_id, created, error in import_transcripts(db, paths, transcripts_dir=transcripts_dir):
+        if error:
             failed += 1
-            click.echo(f"failed: {path}: {exc}", err=True)
+            click.echo(f"failed: {path}: {error}", err=True)
             continue
         click.echo(f"imported: {path} -> episode {episode_id}{' (new)' if created else ''}")
     if failed:

@@ -50,6 +50,19 @@ def open_db(path=None, *, read_only=False):
     return db
 
 
+def insert_many(db, table, rows, *, or_ignore=False):
+    """Insert dicts with one executemany: sqlite-utils' inserts (a type check and a
+    JSON test per value) cost more than SQLite does for big feeds and transcripts.
+    The keys of the first row are the columns."""
+    rows = list(rows)
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = (f"insert {'or ignore ' if or_ignore else ''}into [{table}] "
+           f"({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})")
+    db.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+
+
 class ReadDatabase:
     """A database opened only to read: ``execute`` and ``query`` as sqlite_utils.Database
     has them, on a plain connection, so a search starts without importing sqlite-utils."""
