@@ -24,8 +24,8 @@ def transcript_stem(transcripts_dir, episode):
 def write_files(stem, segments, sync=True):
     """Write json, vtt, srt and txt files beside each other, each atomically;
     sync=False leaves making them durable to the caller (see files.sync_all)."""
-    for fmt in FILE_FORMATS:
-        atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt), sync=sync)
+    for fmt, text in formats.write_all(segments, FILE_FORMATS).items():
+        atomic_write(stem.with_suffix(f".{fmt}"), text, sync=sync)
 
 
 def rewrite_files(transcript, segments):
