@@ -12,7 +12,6 @@ noisy and fsync time is I/O, not CPU, so both are printed.
 """
 import argparse
 import os
-import re
 import sqlite3
 import statistics
 import sys
