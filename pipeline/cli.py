@@ -149,14 +149,45 @@ def feeds_list(db_path, fmt):
 
 @feeds.command(name="remove")
 @click.argument("feeds_", metavar="FEED...", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Remove without asking")
+@click.option("--decisions", "decisions_path", type=click.Path(dir_okay=False),
+              help="Save editors' decisions on the feed's items here (default: removed/FEED-TIME.jsonl "
+                   "beside the database)")
 @db_option
-def feeds_remove(feeds_, db_path):
-    """Unsubscribe from feeds (by id, URL or title) and delete their episodes."""
-    from .feeds import feed_rows
-    from .subscriptions import remove_feed
+def feeds_remove(feeds_, yes, decisions_path, db_path):
+    """Unsubscribe from feeds (by id, URL or title) and delete their episodes and files.
 
-    db = get_db(db_path)
+    Says what will go and asks first; editors' decisions on the feed's items
+    (approved, rejected, edited, collected) are saved as JSON lines.
+    """
+    from .db import utcnow
+    from .feeds import feed_rows
+    from .files import feed_slug
+    from .subscriptions import editor_decisions, remove_feed, removal_summary, save_decisions
+
+    db = get_db(db_path, lock=True)
     rows = feed_rows(db, feeds_)
+    for feed in rows:
+        n = removal_summary(db, feed)
+        click.echo(f"{feed['url']}: {plural(n['episodes'], 'episode')}, {plural(n['files'], 'file')}, "
+                   f"{plural(n['items'], 'item')} ({n['approved']} approved, {n['rejected']} rejected, "
+                   f"{n['edited']} edited)")
+        for name, (lost, size) in n["collections"].items():
+            click.echo(f"  collection {name} loses {lost} of its {plural(size, 'item')}")
+    if not yes:
+        try:
+            click.confirm(f"Remove {plural(len(rows), 'feed')} and all of the above?", abort=True, err=True)
+        except click.Abort:
+            raise click.ClickException("nothing removed (answer y, or give --yes)") from None
+    # saved before anything is deleted, so a failure to write them removes nothing
+    decisions = [row for feed in rows for row in editor_decisions(db, feed)]
+    if decisions:
+        name = feed_slug(rows[0]["title"], rows[0]["id"]) if len(rows) == 1 else "feeds"
+        stamp = utcnow().replace(":", "").replace("+0000", "Z")
+        path = decisions_path or os.path.join(os.path.dirname(db_path_of(db_path)) or ".", "removed",
+                                               f"{name}-{stamp}.jsonl")
+        save_decisions(decisions, path)
+        click.echo(f"saved editors' decisions on {plural(len(decisions), 'item')} to {path}")
     for feed in rows:
         n = remove_feed(db, feed)
         click.echo(f"removed: {feed['url']} ({n} episodes)")
@@ -236,6 +267,29 @@ def transcribe_options(fn):
     ]):
         fn = decorator(fn)
     return fn
+
+
+def cluster_options(fn):
+    fn = click.option("--audio-to-workers", type=click.Choice(["auto", "url", "bytes"]), default="auto",
+                      show_default=True,
+                      help="How audio reaches cluster workers: they download the enclosure (url, checked "
+                           "against its SHA-256) or get the file's bytes from here (bytes)")(fn)
+    return click.option("--cluster", metavar="ADDRESS",
+                        help="Run Whisper, diarization and extraction on the Dask scheduler at ADDRESS, "
+                             "e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine still writes the database")(fn)
+
+
+def with_executor(opts):
+    """Options with ``--cluster``/``--audio-to-workers`` turned into an ``executor``."""
+    address, audio = opts.pop("cluster", None), opts.pop("audio_to_workers", "auto")
+    if not address:
+        return opts
+    from .cluster import executor_for
+
+    executor = executor_for(address, audio=audio, notify=lambda line: click.echo(line, err=True))
+    click.get_current_context().call_on_close(executor.client.close)
+    click.echo(f"running on the {executor.description}", err=True)
+    return {**opts, "executor": executor}
 
 
 def transcripts_dir_option(fn):
@@ -354,6 +408,7 @@ def download_cmd(db_path, **opts):
 @transcribe_options
 @click.option("--limit", type=click.IntRange(min=1), help="Transcribe at most N episodes")
 @max_attempts_option
+@cluster_options
 @silent_option
 @db_option
 def transcribe_cmd(db_path, episode_ids, **opts):
@@ -364,7 +419,7 @@ def transcribe_cmd(db_path, episode_ids, **opts):
         podpipe transcribe
         podpipe transcribe --episode 3 --model tiny.en --word-timestamps
     """
-    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "transcribe", episode_ids, **with_executor(opts))
 
 
 @cli.group()
@@ -418,6 +473,7 @@ def transcripts_show(episode, fmt, db_path):
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @speakers_option
 @click.option("--force", is_flag=True, help="Also episodes whose speakers are already named")
+@cluster_options
 @silent_option
 @db_option
 def diarize_cmd(episode_ids, db_path, **opts):
@@ -428,7 +484,7 @@ def diarize_cmd(episode_ids, db_path, **opts):
         podpipe diarize                      # Whisper transcripts without speakers
         podpipe diarize --episode 3 --force  # again; editors' corrections are kept
     """
-    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **opts)
+    run_stage_command(get_db(db_path, lock=True, create=True), "diarize", episode_ids, **with_executor(opts))
 
 
 @cli.command()
@@ -631,6 +687,7 @@ def profiles_matches(db_path, fmt):
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
 @transcribe_options
+@cluster_options
 @db_option
 def run(feeds_, stages, db_path, since, episode_ids, **opts):
     """Run every stage in order, doing only the work not yet done.
@@ -639,6 +696,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     Examples:
         podpipe run feeds/demo/feed.xml
         podpipe run --stages download,transcribe --limit 5
+        podpipe run --cluster tcp://10.0.0.5:8786   # Whisper on a Dask cluster
     """
     from .maintenance import clean_temp_files
     from .stages import PIPELINE, Interrupted
@@ -652,6 +710,7 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     # we hold the lock, so any temp file lying about was left by a killed run
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
     feeds = subscribe(db, feeds_)
+    opts = with_executor(opts)
     # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -664,6 +723,37 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
         sys.exit(130)
     if any(r.errors for r in results):
         sys.exit(EXIT_FAILED)
+
+
+@cli.group(name="cluster")
+def cluster_group():
+    """Run the heavy work on a Dask cluster."""
+
+
+@cluster_group.command(name="local")
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Worker processes (one thread each)")
+@click.option("--port", type=click.IntRange(0, 65535), default=8786, show_default=True, help="Scheduler port")
+def cluster_local(workers, port):
+    """Start a Dask cluster on this machine and wait (Ctrl-C stops it).
+
+    \b
+    Examples:
+        podpipe cluster local --workers 2
+        podpipe run --cluster tcp://127.0.0.1:8786    # in another terminal
+    """
+    import time
+
+    from .cluster import start_local
+
+    with start_local(workers, port=port) as local:
+        click.echo(f"scheduler {local.scheduler_address} with {workers} workers; dashboard {local.dashboard_link}")
+        click.echo(f"use it with: podpipe run --cluster {local.scheduler_address}   (Ctrl-C stops it)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
 
 
 @cli.command()
@@ -1257,6 +1347,40 @@ def serve(host, port, open_browser, print_metadata, db_path):
     click.echo(f"Datasette on {url} (Ctrl-C to stop)", err=True)
     # in this process, as 'datasette serve' does it: no child left behind on Ctrl-C
     uvicorn.run(Datasette([str(path)], metadata=meta).app(), host=host, port=port, log_level="warning")
+
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --token")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8002, show_default=True)
+@click.option("--token", envvar="PODPIPE_DESK_TOKEN",
+              help="Require this token (open the printed address once; env PODPIPE_DESK_TOKEN)")
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open a browser")
+@db_option
+def desk(host, port, token, open_browser, db_path):
+    """Review, edit and collect quotes in a web page, with the audio at the second (pip install 'podpipe[desk]')."""
+    from urllib.parse import quote
+
+    try:
+        import uvicorn
+
+        from .desk import create_app
+    except ImportError:
+        raise ConfigProblem("the desk is not installed: pip install 'podpipe[desk]'") from None
+    from .desk.guard import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise ConfigProblem(f"--host {host} lets other machines in: give --token (or $PODPIPE_DESK_TOKEN) too")
+    get_db(db_path)  # a missing database is an error; migrations run once, here
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/queue" + (f"?token={quote(token)}" if token else "")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    click.echo(f"The desk on {url} (Ctrl-C to stop)", err=True)
+    uvicorn.run(create_app(db_path_of(db_path), host=host, token=token), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

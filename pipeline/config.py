@@ -21,6 +21,8 @@ SETTINGS = {
     "concurrency": (4, "concurrency", "PODPIPE_CONCURRENCY"),
     "max_attempts": (3, "max_attempts", "PODPIPE_MAX_ATTEMPTS"),
     "max_bytes": (1024 ** 3, "max_bytes", "PODPIPE_MAX_BYTES"),
+    "cluster": (None, "cluster", "PODPIPE_CLUSTER"),
+    "audio_to_workers": ("auto", "audio_to_workers", "PODPIPE_AUDIO_TO_WORKERS"),
 }
 
 

@@ -3,6 +3,7 @@ rerunnable extras (FTS, triggers, indexes, views) in ``ensure_db_shape``.
 
 Every table the pipeline uses is defined here and nowhere else.
 """
+import contextlib
 import datetime
 import os
 import sqlite3
@@ -28,6 +29,35 @@ def resolve_db_path(path=None, config=None):
     return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
 
 
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock at BEGIN.
+
+    A deferred BEGIN that reads and then writes must upgrade its lock, and
+    when another connection (an editor's click, a running job) wrote in
+    between, SQLite fails at once with "database is locked" without waiting
+    for the busy timeout. BEGIN IMMEDIATE waits there instead, so a job and
+    editors on the same database take turns.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:
+            with super().atomic():  # nested: a savepoint, as sqlite-utils does
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
     import sqlite_utils
@@ -41,7 +71,7 @@ def open_db(path=None, *, read_only=False):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: a statement outside db.atomic() commits at once,
     # so no implicit transaction is ever left open by accident.
-    db = sqlite_utils.Database(sqlite3.connect(path, timeout=30, isolation_level=None))
+    db = Database(sqlite3.connect(path, timeout=30, isolation_level=None))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
@@ -255,6 +285,13 @@ def m006_people_history(db):
     # [{"title", "organization", "tense", "episode_id"}]; the current one is people.title.
     db["people"].add_column("history", str)
 
+
+
+@migrations()
+def m007_desk_queue(db):
+    # The desk's queue (pending items, never-seen first, best first) read in index order:
+    # the first page costs the same with a hundred items or a hundred thousand.
+    db.execute("create index if not exists idx_items_desk_queue on items(status, reviewed, score desc, id)")
 
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.

@@ -4,7 +4,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +36,8 @@ class DownloadError(PodpipeError):
     """A download that failed; one line for the user."""
 
 
-# Set on Ctrl-C so that worker threads stop at the next chunk; their .part
-# files stay behind to be resumed.
+# Set on Ctrl-C (or SIGTERM) so that worker threads stop at the next chunk or
+# backoff and no queued episode starts; their .part files stay to be resumed.
 STOP = threading.Event()
 
 
@@ -91,7 +90,7 @@ def _finish(part, dest):
     return Result(str(dest), sha256_file(dest), dest.stat().st_size)
 
 
-def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None, sleep=time.sleep):
+def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None, sleep=None):
     """Download url to dest via dest.part, resuming a partial file with Range.
 
     Raises DownloadError. A partial .part file is kept so the next try resumes.
@@ -180,7 +179,9 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
         if encoded:  # decoded bytes do not line up with the server's Range offsets
             part.unlink(missing_ok=True)
         if attempt < policy.attempts:
-            sleep(wait)
+            (sleep or STOP.wait)(wait)  # a backoff ends early when we are told to stop
+            if STOP.is_set():
+                raise Stopped()
             delay *= 2
     kept = "; the partial file is kept to resume" if part.exists() else ""
     raise DownloadError(f"{error} (after {policy.attempts} attempts{kept})")
@@ -228,13 +229,18 @@ def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_lin
     audio = download_file(episode["enclosure_url"], dest, client=client, max_bytes=max_bytes, policy=policy)
     links = []
     for n, link in enumerate(transcript_links, 1):
+        if STOP.is_set():
+            break  # the audio is done and will be recorded; the transcripts not fetched stay unfetched
         ext = file_extension(link["url"], link["type"], TRANSCRIPT_EXTENSIONS, ".txt")
         tdest = dest.with_name(f"{dest.stem}.transcript{n}{ext}")
         try:
             reason = refusal(link["url"], root)
             if reason:
                 raise DownloadError(reason)
-            r = download_file(link["url"], tdest, client=client, max_bytes=50 * 1024 * 1024, policy=policy)
+            try:
+                r = download_file(link["url"], tdest, client=client, max_bytes=50 * 1024 * 1024, policy=policy)
+            except Stopped:
+                break
             links.append((link["url"], {"path": r.path, "sha256": r.sha256, "error": None}))
         except DownloadError as exc:
             # a missing transcript is not fatal: we can still transcribe the audio
@@ -260,37 +266,51 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
         links.setdefault(row["episode_id"], []).append(row)
     STOP.clear()
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    futures, recorded = {}, set()
+
+    def record(future):
+        ep = futures[future]
+        try:
+            audio, transcript_files = future.result()
+        except Stopped:
+            return  # its .part file stays, to be resumed
+        except (DownloadError, FetchError, OSError) as exc:
+            message = str(exc) if not isinstance(exc, OSError) else f"cannot write: {exc.strerror}"
+            db["episodes"].update(ep["id"], {"status": "failed", "error": f"download: {message}",
+                                             "attempts": (ep["attempts"] or 0) + 1, "updated": utcnow()})
+            result["failed"] += 1
+            result["errors"].append((ep["id"], message))
+            log.warning("event=download episode=%d status=failed error=%r", ep["id"], message)
+        else:
+            with db.atomic():
+                db["episodes"].update(ep["id"], {
+                    "audio_path": audio.path, "audio_sha256": audio.sha256,
+                    "audio_bytes": audio.size, "status": "downloaded", "error": None,
+                    "attempts": 0, "updated": utcnow()})
+                for url, fields in transcript_files:
+                    db["episode_transcript_links"].update((ep["id"], url), fields)
+            result["downloaded"] += 1
+            log.info("event=download episode=%d status=ok bytes=%d path=%s", ep["id"], audio.size, audio.path)
+        recorded.add(future)
+        if progress:
+            progress(ep)
+
     try:
-        with pool:
-            futures = {pool.submit(_fetch_episode, ep, audio_dir, client, max_bytes, policy,
-                                   links.get(ep["id"], [])): ep for ep in episodes}
-            for future in as_completed(futures):
-                ep = futures[future]
-                try:
-                    audio, transcript_files = future.result()
-                except (DownloadError, FetchError, OSError) as exc:
-                    message = str(exc) if not isinstance(exc, OSError) else f"cannot write: {exc.strerror}"
-                    db["episodes"].update(ep["id"], {"status": "failed", "error": f"download: {message}",
-                                                     "attempts": (ep["attempts"] or 0) + 1,
-                                                     "updated": utcnow()})
-                    result["failed"] += 1
-                    result["errors"].append((ep["id"], message))
-                    log.warning("event=download episode=%d status=failed error=%r", ep["id"], message)
-                else:
-                    with db.atomic():
-                        db["episodes"].update(ep["id"], {
-                            "audio_path": audio.path, "audio_sha256": audio.sha256,
-                            "audio_bytes": audio.size, "status": "downloaded", "error": None,
-                            "attempts": 0, "updated": utcnow()})
-                        for url, fields in transcript_files:
-                            db["episode_transcript_links"].update((ep["id"], url), fields)
-                    result["downloaded"] += 1
-                    log.info("event=download episode=%d status=ok bytes=%d path=%s", ep["id"], audio.size, audio.path)
-                if progress:
-                    progress(ep)
+        futures.update({pool.submit(_fetch_episode, ep, audio_dir, client, max_bytes, policy,
+                                    links.get(ep["id"], [])): ep for ep in episodes})
+        for future in as_completed(futures):
+            record(future)
+        pool.shutdown()
     except KeyboardInterrupt:
+        # No `with pool:` here: its exit would wait for every queued episode
+        # before we could say stop. Workers stop at their next chunk; files
+        # that finished meanwhile (or whose row this interrupt cut short) are
+        # recorded, so no finished file is left that the database does not know.
         STOP.set()
         pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and future not in recorded:
+                record(future)
         raise
     finally:
         if own:

@@ -1,5 +1,6 @@
 """Extraction stage: quotes and tips from stored transcripts into the items
 table, linked to the people who said them. The classifier is in extract.py."""
+import contextlib
 import json
 
 from .db import utcnow
@@ -75,33 +76,68 @@ def save_items(db, episode, items, linked):
     return len(items)
 
 
-def extract_episode(db, episode):
-    """Extract and store one episode's items; returns (stored, skipped reason or None)."""
+def extraction_job(db, episode):
+    """(job for ``extract.extract_items``, None) for one episode, or (None, why it is skipped).
+
+    Links the episode's speakers first (a write, so here on the coordinator):
+    that may name its hosts.
+    """
     segments = list(db.query("select id, start, end, text, speaker from segments where transcript_id = ? "
                              "order by idx", [episode["transcript_id"]]))
     if segments and all(s["speaker"] is None for s in segments):
         # without speakers we cannot tell the host's lines from the guest's
-        db["episodes"].update(episode["id"], {"status": "extracted", "updated": utcnow()})
-        return 0, "no speaker labels (transcribe with --diarize, or import a transcript with speakers)"
+        return None, "no speaker labels (transcribe with --diarize, or import a transcript with speakers)"
     linked = link_episode(db, episode["id"])
-    items = extract_items(segments, hosts_of(db, episode["id"]))
-    return save_items(db, episode, items, linked), None
+    return {"episode_id": episode["id"], "segments": segments, "hosts": hosts_of(db, episode["id"]),
+            "linked": linked}, None
 
 
-def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, progress=None):
-    """The extraction stage over every pending episode.
+def run_extraction(job):
+    """The items of one episode: pure, here or on a cluster worker."""
+    return extract_items(job["segments"], job["hosts"])
+
+
+def _skip(db, episode):
+    db["episodes"].update(episode["id"], {"status": "extracted", "updated": utcnow()})
+
+
+def extract_episode(db, episode):
+    """Extract and store one episode's items; returns (stored, skipped reason or None)."""
+    job, reason = extraction_job(db, episode)
+    if reason:
+        _skip(db, episode)
+        return 0, reason
+    return save_items(db, episode, run_extraction(job), job["linked"]), None
+
+
+def _jobs(db, episodes):
+    for episode in episodes:
+        job, reason = extraction_job(db, episode)
+        yield (episode, job, reason), job
+
+
+def extract(db, *, episode_ids=None, rescore=False, limit=None, since=None, executor=None, progress=None):
+    """The extraction stage over every pending episode (``extract_items`` here, or
+    on a cluster with an ``executor`` from pipeline.cluster; saved here).
 
     Returns {"episodes", "items", "skipped": [(episode_id, reason)]}.
     """
+    from .cluster import InProcess
+
     result = {"episodes": 0, "items": 0, "skipped": []}
-    for episode in pending_extractions(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since):
-        stored, reason = extract_episode(db, episode)
-        result["episodes"] += 1
-        result["items"] += stored
-        if reason:
-            result["skipped"].append((episode["id"], reason))
-        if progress:
-            progress(episode)
+    episodes = pending_extractions(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since)
+    with contextlib.closing((executor or InProcess()).map(run_extraction, _jobs(db, episodes))) as outcomes:
+        for (episode, job, reason), outcome in outcomes:
+            if reason:
+                _skip(db, episode)
+                stored = 0
+                result["skipped"].append((episode["id"], reason))
+            else:
+                stored = save_items(db, episode, outcome(), job["linked"])
+            result["episodes"] += 1
+            result["items"] += stored
+            if progress:
+                progress(episode)
     return result
 
 

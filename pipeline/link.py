@@ -116,3 +116,12 @@ def pending_matches(db):
     return db.query("select m.episode_id, m.label, p.name as suggested_person, m.score "
                     "from person_matches m join people p on p.id = m.person_id "
                     "where m.status = 'pending' order by m.episode_id, m.label")
+
+
+def reject_match(db, episode_id, label):
+    """An editor's decision: this label in this episode is not the suggested person.
+
+    The match stays, marked rejected, so the next link does not suggest it again.
+    Returns how many matches changed."""
+    return db.execute("update person_matches set status = 'rejected' where episode_id = ? and label = ? "
+                      "and status = 'pending'", [int(episode_id), label]).rowcount

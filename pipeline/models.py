@@ -37,14 +37,17 @@ class ModelError(ConfigurationError):
     """A model cannot be found, assembled, verified or loaded."""
 
 
-def default_cache_dir():
-    """Where the assembled base model lives unless told otherwise."""
+def cache_root():
+    """podpipe's cache folder: $PODPIPE_CACHE, else $XDG_CACHE_HOME/podpipe or ~/.cache/podpipe."""
     root = os.environ.get("PODPIPE_CACHE")
     if root:
-        root = Path(root).expanduser()
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podpipe"
-    return root / "models" / "whisper-base"
+        return Path(root).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podpipe"
+
+
+def default_cache_dir():
+    """Where the assembled base model lives unless told otherwise."""
+    return cache_root() / "models" / "whisper-base"
 
 
 def resolve_model(name=None, cache_dir=None):

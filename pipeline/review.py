@@ -67,26 +67,67 @@ def skip_item(db, item_id):
 REVIEW_COLUMNS = """
 i.id, i.kind, i.status, i.text, i.edited_text, coalesce(p.name, i.speaker) as speaker, p.title as person_title,
 p.organization, r.name as role, i.topics, i.score, i.episode_id, e.title as episode, e.published, i.start, i."end",
-i.reviewed"""
+i.reviewed, p.slug as person_slug, i.transcript_id, i.segment_ids, i.source, e.audio_path, e.enclosure_url,
+e.link as episode_link, f.title as feed"""
+
+
+def _review_columns(db):
+    # clean_text (a lightly cleaned machine version) arrives with a later migration; show it when there
+    return REVIEW_COLUMNS + (", i.clean_text" if "clean_text" in db["items"].columns_dict else "")
 
 
 def fetch_review_item(db, item_id):
     """One item with its person, role and episode, as the review shows it."""
     fetch_items(db, [item_id])
-    return next(db.query(f"select {REVIEW_COLUMNS} from items i {ITEM_JOINS} where i.id = ?", [int(item_id)]))
+    return next(db.query(f"select {_review_columns(db)} from items i {ITEM_JOINS} where i.id = ?", [int(item_id)]))
 
 
-def pending_items(db, *, episode_id=None, collection_id=None):
-    """Pending items in review order: never-seen first (by episode date and time), then skipped ones.
+def pending_items(db, *, episode_id=None, collection_id=None, order="episode", limit=None, min_score=None,
+                  **filters):
+    """Pending items in review order: never-seen first, then skipped ones (longest ago first).
+
+    order "episode" goes by episode date and time (the CLI's review); "score"
+    goes best first (the desk's queue). ``filters`` are those of
+    ``search.item_where`` (kinds, person, role, feed, topic, since); min_score
+    keeps items the extractor scored at least that high.
 
     Because every decision is saved at once, a review that stopped halfway
     resumes at the first item nobody has looked at.
     """
-    where, params = item_where(db, statuses=["pending"], episode_id=episode_id, collection_id=collection_id)
-    sql = (f"select {REVIEW_COLUMNS} from items i {ITEM_JOINS} where {where} "
-           "order by i.reviewed is not null, i.reviewed, e.published is null, e.published, i.episode_id, "
-           "i.start, i.id")
+    if order not in ("episode", "score"):
+        raise ReviewError(f"unknown review order {order!r}")
+    where, params = item_where(db, statuses=["all"], episode_id=episode_id, collection_id=collection_id,
+                               **filters)
+    if min_score is not None:
+        where += " and i.score >= :min_score"
+        params["min_score"] = float(min_score)
+    if order == "score":
+        # NULL sorts first, so never-seen items lead; the desk_queue index (status, reviewed, score)
+        # answers this in index order, without sorting every pending item
+        where += " and i.status = 'pending'"
+        sort = "i.reviewed, i.score desc, i.id"
+    else:
+        where += " and coalesce(i.status, 'pending') = 'pending'"
+        sort = ("i.reviewed is not null, i.reviewed, e.published is null, e.published, i.episode_id, "
+                "i.start, i.id")
+    sql = f"select {_review_columns(db)} from items i {ITEM_JOINS} where {where} order by {sort}"
+    if limit is not None:
+        sql += f" limit {int(limit)}"
     return list(db.query(sql, params))
+
+
+def count_pending(db, *, min_score=None, **filters):
+    """How many items are pending among those passing the filters (see ``pending_items``)."""
+    filtered = any(v not in (None, "", [], ()) for v in filters.values())
+    where, params = item_where(db, statuses=["all"], **filters)
+    # unfiltered, the status index counts alone; filtered, '+' keeps SQLite from walking every
+    # pending item through that index and lets it start from the narrower filter (a topic's items)
+    where += " and +i.status = 'pending'" if filtered else " and i.status = 'pending'"
+    if min_score is not None:
+        where += " and i.score >= :min_score"
+        params["min_score"] = float(min_score)
+    joins = ITEM_JOINS if filtered else ""
+    return db.execute(f"select count(*) from items i {joins} where {where}", params).fetchone()[0]
 
 
 def describe(row, n=None, total=None):

@@ -95,6 +95,10 @@ def role_names(db, role):
 
 
 def _topic(db, topic):
+    # the taxonomy first: reading every distinct topic of a large item_topics costs a scan
+    for t in TOPICS:
+        if t.lower() == topic.strip().lower():
+            return t
     known = list(TOPICS)
     known += [r[0] for r in db.execute("select distinct topic from item_topics order by topic") if r[0] not in known]
     for t in known:

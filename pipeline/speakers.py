@@ -361,6 +361,15 @@ def _corrections(db, episode_id, centroids):
     return fixed
 
 
+def diarize_options(db, episode, max_speakers=None):
+    """The arguments of ``diarize.diarize_audio`` for an episode: how many voices
+    to look for, from the hosts and guests the feed lists."""
+    from .diarize import MAX_SPEAKERS
+
+    n_speakers, min_speakers = speaker_count(episode_speakers(db, episode["id"]), max_speakers)
+    return {"n_speakers": n_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers or MAX_SPEAKERS}
+
+
 def attribute(db, episode, segments, audio, *, max_speakers=None):
     """Diarize an episode's audio and name its voices.
 
@@ -370,10 +379,18 @@ def attribute(db, episode, segments, audio, *, max_speakers=None):
     """
     from . import diarize
 
+    result = diarize.diarize_audio(audio, **diarize_options(db, episode, max_speakers))
+    return name_speakers(db, episode, segments, result)
+
+
+def name_speakers(db, episode, segments, result):
+    """Put a ``diarize.Diarization`` of the episode's audio on its segments and
+    name the voices from what the database knows (the feed's people, voice
+    prints, editors' corrections). Returns (segments, speaker_labels rows) as
+    ``attribute`` does; cheap next to the diarization itself."""
+    from . import diarize
+
     people = episode_speakers(db, episode["id"])
-    n_speakers, min_speakers = speaker_count(people, max_speakers)
-    result = diarize.diarize_audio(audio, n_speakers=n_speakers, min_speakers=min_speakers,
-                                   max_speakers=max_speakers or diarize.MAX_SPEAKERS)
     assigned = diarize.assign_speakers(segments, result.turns)
     labels = {i: LABEL.format(i) for i in range(result.n_speakers)}
     voices = {name: {"text": "", "seconds": result.seconds.get(i, 0.0), "embedding": result.centroids[i]}
@@ -421,28 +438,52 @@ def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since
     where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
-    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path "
+    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path, "
+                         "t.model as transcript_model, t.engine as transcript_engine "
                          "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
                          "where t.source = 'whisper' and e.audio_path is not null" + named + where, params))
 
 
-def diarize_episode(db, episode, *, max_speakers=None):
-    """Name the voices of an episode's stored Whisper transcript, in place.
+def diarize_job(db, episode, *, max_speakers=None):
+    """Everything ``run_diarize`` needs for one episode, as plain data (no database)."""
+    from .cluster import audio_source
 
-    ``episode`` is a row of ``pending_diarizations``. Segments are replaced
-    (a change of speaker splits one), the transcript keeps its id, and its
-    files are rewritten. Returns the speaker_labels rows.
-    """
+    return {"episode_id": episode["id"], "audio": audio_source(episode),
+            "options": diarize_options(db, episode, max_speakers)}
+
+
+def run_diarize(job):
+    """Who spoke when in one episode's audio: a ``diarize_job`` in, a
+    ``diarize.Diarization`` out, here or on a cluster worker. Raises AudioError."""
+    from . import diarize
     from .asr import load_audio
+    from .cluster import local_audio
 
+    with local_audio(job["audio"]) as path:
+        audio = load_audio(path)
+    return diarize.diarize_audio(audio, **job["options"])
+
+
+def save_diarization(db, episode, result):
+    """Name the voices of a ``run_diarize`` result on the episode's stored Whisper
+    transcript, in place: segments replaced (a change of speaker splits one),
+    the transcript keeps its id, its files are rewritten. Returns the
+    speaker_labels rows."""
     segments = [{**r, "words": json.loads(r["words"]) if r["words"] else None}
                 for r in segments_of(db, episode["transcript_id"], "start, end, text, words")]
-    named, rows = attribute(db, episode, segments, load_audio(episode["audio_path"]), max_speakers=max_speakers)
+    named, rows = name_speakers(db, episode, segments, result)
     with db.atomic():
         save_labels(db, episode, rows)
         replace_segments(db, episode["transcript_id"], named)
+        # the speakers changed: extraction runs again (keeping editors' decisions)
+        db["episodes"].update(episode["id"], {"status": "transcribed", "updated": utcnow()})
     rewrite_files({"path": episode.get("transcript_path")}, named)
     return rows
+
+
+def diarize_episode(db, episode, *, max_speakers=None):
+    """Diarize one episode here (a row of ``pending_diarizations``); returns the speaker_labels rows."""
+    return save_diarization(db, episode, run_diarize(diarize_job(db, episode, max_speakers=max_speakers)))
 
 
 # --- showing and correcting -------------------------------------------------------------

@@ -119,9 +119,10 @@ def download(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, au
 def transcribe(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, model=None,
                engine="faster-whisper", language=None, vad=True, word_timestamps=False, beam_size=5,
                force_whisper=False, transcripts_dir="transcripts", diarize=False, max_speakers=None,
-               cache_dir=None, progress=None, notify=None):
+               cache_dir=None, executor=None, progress=None, notify=None):
     """Transcribe downloaded episodes: the publisher's transcript when there is
-    one, else Whisper (naming the speakers with ``diarize``)."""
+    one, else Whisper (naming the speakers with ``diarize``), here or with an
+    ``executor`` from pipeline.cluster."""
     from . import transcribe as stage
 
     notify = notify or _quiet
@@ -134,19 +135,21 @@ def transcribe(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, 
                               model=model, engine=engine, language=language, vad=vad,
                               word_timestamps=word_timestamps, beam_size=beam_size, force_whisper=force_whisper,
                               transcripts_dir=transcripts_dir, diarize=diarize, max_speakers=max_speakers,
-                              cache_dir=cache_dir, progress=_with_stage(progress, "transcribe"))
+                              cache_dir=cache_dir, executor=executor, progress=_with_stage(progress, "transcribe"))
     errors = _episode_errors(counts.pop("errors"), notify)
     return StageResult("transcribe", counts, errors)
 
 
 def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, force=False, max_speakers=None,
-            progress=None, notify=None):
+            executor=None, progress=None, notify=None):
     """Name the speakers of Whisper transcripts already stored (``force``: again,
-    keeping editors' corrections). Needs the diarize extra."""
-    from .asr import AudioError
-    from .db import utcnow
+    keeping editors' corrections). Needs the diarize extra. ``executor``
+    (pipeline.cluster) runs the diarization elsewhere; voices are named here."""
+    import contextlib
+
+    from .cluster import InProcess
     from .diarize import MISSING_EXTRA, DiarizeUnavailable, available
-    from .speakers import diarize_episode, pending_diarizations
+    from .speakers import diarize_job, pending_diarizations, run_diarize, save_diarization
 
     if not available():
         raise DiarizeUnavailable(MISSING_EXTRA)
@@ -156,32 +159,67 @@ def diarize(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, for
     result = StageResult("diarize", {"diarized": 0, "failed": 0})
     if progress:
         progress("start", stage="diarize", total=len(episodes))
-    for episode in episodes:
-        try:
-            rows = diarize_episode(db, episode, max_speakers=max_speakers)
-        except (AudioError, OSError) as exc:
-            message = f"cannot write transcript files: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-            db["episodes"].update(episode["id"], {"status": "failed", "error": f"diarize: {message}",
-                                                  "attempts": (episode["attempts"] or 0) + 1, "updated": utcnow()})
-            result.counts["failed"] += 1
-            result.errors.append({"episode_id": episode["id"], "error": message})
-            notify(f"failed: episode {episode['id']}: {message}")
-        else:
-            result.counts["diarized"] += 1
-            notify(f"episode {episode['id']}: " + ", ".join(
-                f"{r['label']} = {r['name'] or 'unknown'} ({r['confidence']:.2f})" for r in rows))
-        if progress:
-            progress("done", stage="diarize", episode=episode)
+    without_words = [e for e in episodes if db.execute(
+        "select count(words) from segments where transcript_id = ?", [e["transcript_id"]]).fetchone()[0] == 0]
+    for episode in without_words:
+        _record_diarization(db, result, episode, lambda: _diarize_with_words(db, episode, max_speakers), notify,
+                            progress)
+    jobs = ((episode, diarize_job(db, episode, max_speakers=max_speakers))
+            for episode in episodes if episode not in without_words)
+    with contextlib.closing((executor or InProcess()).map(run_diarize, jobs)) as outcomes:
+        for episode, outcome in outcomes:
+            _record_diarization(db, result, episode, lambda: save_diarization(db, episode, outcome()), notify,
+                                progress)
     return result
 
 
-def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, progress=None, notify=None):
+def _record_diarization(db, result, episode, work, notify, progress):
+    """Run one episode's diarization and count it, or mark the episode failed."""
+    from .asr import AudioError
+    from .db import utcnow
+    from .transcribe import TranscribeError
+
+    try:
+        rows = work()
+    except (AudioError, TranscribeError, OSError) as exc:
+        message = f"cannot write transcript files: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+        db["episodes"].update(episode["id"], {"status": "failed", "error": f"diarize: {message}",
+                                              "attempts": (episode["attempts"] or 0) + 1, "updated": utcnow()})
+        result.counts["failed"] += 1
+        result.errors.append({"episode_id": episode["id"], "error": message})
+        notify(f"failed: episode {episode['id']}: {message}")
+    else:
+        result.counts["diarized"] += 1
+        notify(f"episode {episode['id']}: " + ", ".join(
+            f"{r['label']} = {r['name'] or 'unknown'} ({r['confidence']:.2f})" for r in rows))
+    if progress:
+        progress("done", stage="diarize", episode=episode)
+
+
+def _diarize_with_words(db, episode, max_speakers):
+    """Without word times a Whisper segment often spans both voices and goes
+    whole to the one heard most (the host): transcribe again with words, as
+    transcribe --diarize does, with the same model. Items move to the new
+    transcript and the episode goes back to extraction."""
+    from pathlib import Path
+
+    from .transcribe import transcribe_episode
+
+    # transcripts.model is stored as "ENGINE-NAME"
+    model = (episode.get("transcript_model") or "").removeprefix(f"{episode.get('transcript_engine')}-") or None
+    folder = {"transcripts_dir": Path(episode["transcript_path"]).parent.parent} if episode.get("transcript_path") else {}
+    transcribe_episode(db, episode, model=model, force_whisper=True, diarize=True, max_speakers=max_speakers, **folder)
+    return list(db.query("select * from speaker_labels where episode_id = ? order by label", [episode["id"]]))
+
+
+def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, executor=None, progress=None,
+            notify=None):
     """Extract quotes and tips from transcribed episodes (``rescore``: from every
     transcribed episode again, keeping editors' decisions)."""
     from . import extraction as stage
 
     done = _with_stage(progress, "extract")
-    counts = stage.extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since,
+    counts = stage.extract(db, episode_ids=episode_ids, rescore=rescore, limit=limit, since=since, executor=executor,
                            progress=(lambda ep: done("done", episode=ep)) if done else None)
     for episode_id, reason in counts["skipped"]:
         (notify or _quiet)(f"skipped: episode {episode_id}: {reason}")
@@ -220,7 +258,8 @@ def run_stages(db, stages=PIPELINE, episode_ids=None, *, command="run", on_resul
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    recorded = {k: v for k, v in options.items() if k not in ("notify", "progress", "client", "policy")}
+    recorded = {k: v for k, v in options.items()
+                if k not in ("notify", "progress", "client", "policy", "executor")}
     run_id = start_run(db, command, {"stages": list(stages), "episode_ids": episode_ids, **recorded})
     results = []
 

@@ -67,12 +67,17 @@ def save_transcript(db, episode, segments, *, source, engine=None, model=None, l
         old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
         for tid in old:
             db.execute("delete from segments where transcript_id = ?", [tid])
-        db.execute("delete from transcripts where episode_id = ?", [episode["id"]])
         transcript_id = db["transcripts"].insert({
-            "episode_id": episode["id"], "source": source, "engine": engine, "model": model,
+            "episode_id": None, "source": source, "engine": engine, "model": model,
             "language": language, "audio_duration": audio_duration, "processing_s": processing_s,
             "path": str(stem.with_suffix(".json")), "created": utcnow(),
         }).last_pk
+        # the episode's items (and editors' decisions on them) move to the new
+        # transcript; extraction then keeps those whose words are unchanged
+        for tid in old:
+            db.execute("update items set transcript_id = ? where transcript_id = ?", [transcript_id, tid])
+            db.execute("delete from transcripts where id = ?", [tid])
+        db["transcripts"].update(transcript_id, {"episode_id": episode["id"]})
         replace_segments(db, transcript_id, segments)
         db["episodes"].update(episode["id"], {"status": "transcribed", "error": None, "attempts": 0,
                                               "updated": utcnow()})
@@ -88,3 +93,18 @@ def transcript_of(db, episode_id):
 def segments_of(db, transcript_id, columns="start, end, text, speaker"):
     """A transcript's segments in order, as dicts of ``columns``."""
     return list(db.query(f"select {columns} from segments where transcript_id = ? order by idx", [transcript_id]))
+
+
+def segments_around(db, transcript_id, segment_ids, lines=3):
+    """The segments of a transcript from ``lines`` before the first of segment_ids
+    to ``lines`` after the last, in order, each with ``own`` set when it is one of them."""
+    ids = [int(i) for i in segment_ids or []]
+    if transcript_id is None or not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    first, last = db.execute(f"select min(idx), max(idx) from segments where id in ({marks})", ids).fetchone()
+    if first is None:
+        return []
+    rows = db.query('select id, idx, start, "end", speaker, text from segments where transcript_id = ? '
+                    "and idx between ? and ? order by idx", [transcript_id, first - lines, last + lines])
+    return [dict(row, own=row["id"] in ids) for row in rows]

@@ -204,8 +204,9 @@ def test_feeds_commands_and_opml(tmp_path):
         "id,url,title,episodes,last_fetched,last_error", "1,http://127.0.0.1:9/one.xml,,0,,", f"2,{feed},,0,,"]
     result = runner.invoke(cli, ["feeds", "export", "--db", db])
     assert 'xmlUrl="http://127.0.0.1:9/one.xml"' in result.output
-    result = runner.invoke(cli, ["feeds", "remove", "1", "--db", db])
-    assert result.output == "removed: http://127.0.0.1:9/one.xml (0 episodes)\n"
+    result = runner.invoke(cli, ["feeds", "remove", "1", "--yes", "--db", db])
+    assert result.output == ("http://127.0.0.1:9/one.xml: 0 episodes, 0 files, 0 items (0 approved, 0 rejected, "
+                             "0 edited)\nremoved: http://127.0.0.1:9/one.xml (0 episodes)\n")
     result = runner.invoke(cli, ["feeds", "remove", "99", "--db", db])
     assert result.exit_code == 1 and "no feed matches '99'" in result.output
     bad = tmp_path / "bad.opml"

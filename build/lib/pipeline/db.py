@@ -1,0 +1,299 @@
+"""The database: opening it, its schema as ordered migrations, and the
+rerunnable extras (FTS, triggers, indexes, views) in ``ensure_db_shape``.
+
+Every table the pipeline uses is defined here and nowhere else.
+"""
+import contextlib
+import datetime
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB = "db/podpipe.db"
+
+
+def utcnow():
+    """Current UTC time as an ISO 8601 string with seconds."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@contextlib.contextmanager
+def immediate(db):
+    """A write transaction that takes the write lock at its start (BEGIN IMMEDIATE).
+
+    A plain BEGIN that reads first and then writes fails at once with
+    "database is locked" when another process is writing (SQLite cannot
+    upgrade the read); taking the lock first waits on busy_timeout instead.
+    Library calls inside (db.atomic) become savepoints of this transaction.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def resolve_db_path(path=None, config=None):
+    """The database file to use: ``path``, else the configuration's (from
+    ``config.load_config``: podpipe.toml or $PODPIPE_DB), else $PODPIPE_DB,
+    else db/podpipe.db. The one place that decides it."""
+    configured = (config or {}).get("db", (None, None))[0]
+    return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
+
+
+def open_db(path=None, *, read_only=False):
+    """Open (creating and migrating if needed) the pipeline database."""
+    path = resolve_db_path(path)
+    if read_only:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"no database at {path}")
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        return sqlite_utils.Database(conn)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: a statement outside db.atomic() commits at once,
+    # so no implicit transaction is ever left open by accident.
+    db = sqlite_utils.Database(sqlite3.connect(path, timeout=30, isolation_level=None))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    migrations.apply(db)
+    ensure_db_shape(db)
+    return db
+
+
+# --- migrations -------------------------------------------------------------
+# Each migration runs once, in order, in a transaction, and is recorded in the
+# _sqlite_migrations table. Never edit one that has shipped: add a new one.
+
+migrations = sqlite_utils.Migrations("podpipe")
+
+
+@migrations()
+def m001_feeds_and_episodes(db):
+    db["feeds"].create({
+        "id": int, "url": str, "title": str, "author": str, "description": str,
+        "image": str, "link": str, "language": str, "podcast_guid": str,
+        "etag": str, "last_modified": str, "content_sha256": str,
+        "last_fetched": str, "last_error": str, "added": str,
+    }, pk="id", not_null={"url"})
+    db["feeds"].create_index(["url"], unique=True)
+    db["episodes"].create({
+        "id": int, "feed_id": int, "guid": str, "podcast_guid": str, "title": str,
+        "description": str, "link": str, "published": str, "duration_s": float,
+        "season": int, "episode": int, "episode_type": str, "explicit": int, "image": str,
+        "enclosure_url": str, "enclosure_type": str, "enclosure_length": int,
+        "audio_path": str, "audio_sha256": str, "audio_bytes": int,
+        "fingerprint": str, "status": str, "error": str, "attempts": int,
+        "first_seen": str, "updated": str,
+    }, pk="id", foreign_keys=[("feed_id", "feeds", "id")], not_null={"guid"},
+        defaults={"status": "new", "attempts": 0})
+    db["episodes"].create_index(["feed_id", "guid"], unique=True)
+    db["episodes"].create_index(["status"])
+    db["roles"].create({
+        "id": int, "name": str, "definition": str, "works_with": str,
+        "responsibilities": str, "adjacent_roles": str,
+    }, pk="id", not_null={"name"})
+    db["roles"].create_index(["name"], unique=True)
+    db["people"].create({
+        "id": int, "slug": str, "name": str, "aliases": str, "title": str, "role_id": int,
+        "organization": str, "organization_description": str, "location": str,
+        "education": str, "background": str, "links": str, "href": str, "img": str,
+    }, pk="id", foreign_keys=[("role_id", "roles", "id")], not_null={"slug", "name"})
+    db["people"].create_index(["slug"], unique=True)
+    db["episode_people"].create({
+        "episode_id": int, "person_id": int, "role": str, "group": str,
+    }, pk=("episode_id", "person_id", "role"),
+        foreign_keys=[("episode_id", "episodes", "id"), ("person_id", "people", "id")])
+    db["episode_transcript_links"].create({
+        "episode_id": int, "url": str, "type": str, "language": str, "rel": str,
+        "path": str, "sha256": str, "error": str,
+    }, pk=("episode_id", "url"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["chapters"].create({
+        "episode_id": int, "url": str, "type": str,
+    }, pk=("episode_id", "url"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["soundbites"].create({
+        "episode_id": int, "start": float, "duration": float, "title": str,
+    }, pk=("episode_id", "start", "duration"), foreign_keys=[("episode_id", "episodes", "id")])
+    db["runs"].create({
+        "id": int, "command": str, "options": str, "started": str, "finished": str,
+        "status": str, "pid": int, "counts": str, "errors": str,
+    }, pk="id")
+
+
+@migrations()
+def m002_transcripts(db):
+    db["transcripts"].create({
+        "id": int, "episode_id": int, "source": str, "engine": str, "model": str,
+        "language": str, "audio_duration": float, "processing_s": float,
+        "path": str, "created": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id")])
+    db["transcripts"].create_index(["episode_id"], unique=True)
+    db["segments"].create({
+        "id": int, "transcript_id": int, "idx": int, "start": float, "end": float,
+        "text": str, "speaker": str, "speaker_confidence": float, "speaker_method": str,
+        "words": str,
+    }, pk="id", foreign_keys=[("transcript_id", "transcripts", "id")])
+    db["segments"].create_index(["transcript_id", "idx"], unique=True)
+
+
+@migrations()
+def m003_items_and_collections(db):
+    db["items"].create({
+        "id": int, "kind": str, "text": str, "edited_text": str, "episode_id": int, "transcript_id": int,
+        "speaker": str, "person_id": int, "start": float, "end": float, "segment_ids": str,
+        "score": float, "features": str, "topics": str, "source": str, "transcript_source": str,
+        "model": str, "extractor_version": str, "status": str, "dedup_key": str,
+        "created": str, "updated": str, "reviewed": str,
+    }, pk="id", not_null={"kind", "text", "dedup_key"}, defaults={"status": "pending"},
+        foreign_keys=[("episode_id", "episodes", "id"), ("transcript_id", "transcripts", "id"),
+                      ("person_id", "people", "id")])
+    db["items"].create_index(["dedup_key"], unique=True)
+    db["items"].create_index(["episode_id"])
+    db["items"].create_index(["person_id"])
+    db["items"].create_index(["status"])
+    db["item_topics"].create({"item_id": int, "topic": str}, pk=("item_id", "topic"),
+                             foreign_keys=[("item_id", "items", "id")])
+    db["item_topics"].create_index(["topic"])
+    db["person_matches"].create({
+        "id": int, "episode_id": int, "label": str, "person_id": int, "score": float,
+        "method": str, "status": str, "created": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id"), ("person_id", "people", "id")],
+        defaults={"status": "pending"})
+    db["person_matches"].create_index(["episode_id", "label", "person_id"], unique=True)
+    db["collections"].create({"id": int, "name": str, "description": str, "created": str},
+                             pk="id", not_null={"name"})
+    db["collections"].create_index(["name"], unique=True)
+    db["collection_items"].create({
+        "collection_id": int, "item_id": int, "position": int, "note": str, "added": str,
+    }, pk=("collection_id", "item_id"),
+        foreign_keys=[("collection_id", "collections", "id"), ("item_id", "items", "id")])
+
+
+@migrations()
+def m005_speakers(db):
+    # Which diarized voice a segment came from ("SPEAKER_1"), so that naming
+    # and an editor's correction apply to every segment of that voice.
+    db["segments"].add_column("speaker_label", str)
+    # One row per voice per episode: who we think it is, how sure, and why.
+    # No foreign key to episodes (LOOSE_REFERENCES below says where it points).
+    db["speaker_labels"].create({
+        "episode_id": int, "label": str, "person_id": int, "name": str, "confidence": float,
+        "method": str, "seconds": float, "embedding": bytes, "edited": int, "updated": str,
+    }, pk=("episode_id", "label"), foreign_keys=[("person_id", "people", "id")], defaults={"edited": 0})
+    # A host's voice, averaged over the episodes of one feed where we knew it was them.
+    db["voiceprints"].create({
+        "feed_id": int, "person_id": int, "embedding": bytes, "model": str, "episodes": str,
+        "seconds": float, "updated": str,
+    }, pk=("feed_id", "person_id"), foreign_keys=[("person_id", "people", "id")])
+
+
+@migrations()
+def m006_people_history(db):
+    # Every title a description gave a person, past and current, as JSON:
+    # [{"title", "organization", "tense", "episode_id"}]; the current one is people.title.
+    db["people"].add_column("history", str)
+
+
+
+@migrations()
+def m007_desk_queue(db):
+    # The desk's queue (pending items, never-seen first, best first) read in index order:
+    # the first page costs the same with a hundred items or a hundred thousand.
+    db.execute("create index if not exists idx_items_desk_queue on items(status, reviewed, score desc, id)")
+
+# Columns that point at another table's id without a foreign key (m005):
+# deleting follows them as it follows the foreign keys.
+LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
+
+
+def _references(db):
+    """{table: [(table pointing at it, its column, the column pointed at)]}."""
+    refs = {}
+    for table in db.table_names():
+        for fk in db[table].foreign_keys:
+            refs.setdefault(fk.other_table, []).append((table, fk.column, fk.other_column))
+    for table, column, other in LOOSE_REFERENCES:
+        refs.setdefault(other, []).append((table, column, "id"))
+    return refs
+
+
+def delete_with_dependents(db, table, where, params=()):
+    """Delete rows of ``table`` and, first, every row that points at them,
+    following the schema's foreign keys (a new table is covered as soon as
+    its foreign key is declared). Returns how many rows of table went."""
+    refs = _references(db)
+
+    def delete(table, where, seen):
+        for child, column, other in refs.get(table, []):
+            if child not in seen:
+                delete(child, f"{column} in (select {other} from {table} where {where})", seen | {child})
+        return db.execute(f"delete from {table} where {where}", params).rowcount
+
+    with db.atomic():
+        return delete(table, where, {table})
+
+
+# --- rerunnable extras ------------------------------------------------------
+
+VIEWS = {
+    # every item with who said it, their role, and where: what researchers query
+    "items_full": """
+select i.id, i.kind, coalesce(i.edited_text, i.text) as text, i.text as original_text, i.status,
+       i.score, i.topics, i.speaker, p.name as person, p.slug as person_slug, p.title as person_title,
+       p.organization, r.name as role, i.episode_id, e.guid as episode_guid, e.title as episode_title,
+       e.published, e.link as episode_link, e.enclosure_url, f.id as feed_id, f.title as feed,
+       i.start, i."end", i.source, i.transcript_source, i.model, i.extractor_version
+from items i
+left join people p on p.id = i.person_id
+left join roles r on r.id = p.role_id
+left join episodes e on e.id = i.episode_id
+left join feeds f on f.id = e.feed_id""",
+    "tips_by_role": """
+select role, person, text, episode_title, published, start, status, id
+from items_full where kind = 'tip' order by role, person, published, start""",
+    "quotes_by_topic": """
+select t.topic, i.person, i.role, i.text, i.episode_title, i.published, i.start, i.status, i.id
+from item_topics t join items_full i on i.id = t.item_id
+where i.kind = 'quote' order by t.topic, i.score desc""",
+    # every item once per topic: "tips by product managers about customers" is one where clause
+    "items_by_topic": """
+select t.topic, i.*
+from item_topics t join items_full i on i.id = t.item_id""",
+    # transcript segments with their episode and feed
+    # one row per person: the profile `podpipe profiles show` prints
+    "profiles": """
+select p.id, p.name, r.name as role, p.title, p.organization, p.organization_description, p.location,
+  p.education, p.background, p.history, p.aliases,
+  (select count(*) from items i where i.person_id = p.id and i.status != 'rejected') as items,
+  (select count(*) from items i where i.person_id = p.id and i.status = 'approved') as approved,
+  (select group_concat(e.title, ' | ') from episode_people ep join episodes e on e.id = ep.episode_id
+   where ep.person_id = p.id) as episodes
+from people p left join roles r on r.id = p.role_id""",
+    "segments_full": """
+select s.id, s.text, s.speaker, s.start, s."end", t.episode_id, e.guid as episode_guid, e.title as episode_title,
+       e.published, e.link as episode_link, f.id as feed_id, f.title as feed, s.transcript_id, s.idx
+from segments s
+join transcripts t on t.id = s.transcript_id
+join episodes e on e.id = t.episode_id
+join feeds f on f.id = e.feed_id""",
+}
+
+
+FTS = {"segments": ["text", "speaker"], "items": ["text", "edited_text", "speaker"]}
+
+
+def ensure_db_shape(db):
+    """Add FTS tables, triggers and views; safe to run on every open."""
+    tables = set(db.table_names())
+    for table, columns in FTS.items():
+        if table in tables and f"{table}_fts" not in tables:
+            db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
+    existing = {r[0]: r[1] for r in db.execute("select name, sql from sqlite_master where type = 'view'")}
+    for name, sql in VIEWS.items():
+        if name not in existing or sql.strip() not in existing[name]:
+            db.create_view(name, sql.strip(), replace=True)

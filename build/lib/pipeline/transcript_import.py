@@ -1,0 +1,136 @@
+"""Importing transcripts that exist already (VTT, SRT, JSON, HTML, text, and
+Markdown with YAML front matter), matched to episodes or creating them."""
+from collections import Counter
+from pathlib import Path
+
+from . import transcript_formats as formats
+from .db import utcnow
+from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
+from .people import add_alias, save_person
+from .profiles import merge_people
+from .transcripts import save_transcript
+
+IMPORT_FEED_URL = "import:transcripts"
+
+
+def _date(value):
+    if not value:
+        return None
+    return str(value)[:10]
+
+
+def _guests(meta, speakers=()):
+    """The guests a front matter names, one clean name each ("Hamel+Shreya" ->
+    the speakers "Hamel Husain" and "Shreya Shankar")."""
+    return expand_first_names(split_guests(meta.get("guest")), [clean_name(s) for s in speakers])
+
+
+def _same_guests(db, episode_id, meta):
+    """False when the episode already has other guests than the transcript names:
+    archives do reuse one id for two interviews."""
+    wanted = _guests(meta)
+    have = [r[0] for r in db.execute(
+        "select p.name from episode_people ep join people p on p.id = ep.person_id "
+        "where ep.episode_id = ? and ep.role = 'guest'", [episode_id])]
+    return not wanted or not have or any(resolve(name, have) for name in wanted)
+
+
+def _guid(meta, path):
+    return meta.get("guid") or meta.get("youtube_url") or f"import:{Path(path).stem}"
+
+
+def find_episode(db, meta, path):
+    """An existing episode for this transcript: by guid, then by title and date."""
+    guids = {meta.get("guid"), meta.get("youtube_url"), f"import:{Path(path).stem}"} - {None}
+    for guid in guids:
+        for row in db.query("select id from episodes where guid = ? or podcast_guid = ?", [guid, guid]):
+            if _same_guests(db, row["id"], meta):
+                return row["id"]
+    title = meta.get("title")
+    if title:
+        date = _date(meta.get("publish_date") or meta.get("published") or meta.get("date"))
+        for row in db.query("select id, published from episodes where lower(title) = lower(?)", [title]):
+            if (not date or not row["published"] or row["published"][:10] == date) \
+                    and _same_guests(db, row["id"], meta):
+                return row["id"]
+    return None
+
+
+def _import_feed(db):
+    row = db.execute("select id from feeds where url = ?", [IMPORT_FEED_URL]).fetchone()
+    if row:
+        return row[0]
+    return db["feeds"].insert({"url": IMPORT_FEED_URL, "title": "Imported transcripts",
+                               "added": utcnow(), "etag": "never-fetched"}).last_pk
+
+
+def _create_episode(db, meta, path):
+    date = _date(meta.get("publish_date") or meta.get("published") or meta.get("date"))
+    feed_id = _import_feed(db)
+    guid = _guid(meta, path)
+    if db.execute("select 1 from episodes where feed_id = ? and guid = ?", [feed_id, guid]).fetchone():
+        guid = f"import:{Path(path).stem}"  # the id is taken by another interview
+    return db["episodes"].insert({
+        "feed_id": feed_id, "guid": guid, "title": meta.get("title") or Path(path).stem,
+        "description": meta.get("description"), "link": meta.get("youtube_url") or meta.get("link"),
+        "published": f"{date}T00:00:00+00:00" if date else None,
+        "duration_s": meta.get("duration_seconds"), "status": "new", "attempts": 0,
+        "first_seen": utcnow(), "updated": utcnow(),
+    }).last_pk
+
+
+def _feed_hosts(db, feed_id):
+    return [r[0] for r in db.execute(
+        "select distinct p.name from episode_people ep join episodes e on e.id = ep.episode_id "
+        "join people p on p.id = ep.person_id where e.feed_id = ? and ep.role = 'host'", [feed_id])]
+
+
+def _record_people(db, episode_id, meta, segments):
+    """The front matter names the guests; a speaker who is not one of them is
+    the feed's host when they are one already or talk as much as a host does.
+    Sponsor reads and clips ("Ashley", "Speaker 1") name nobody."""
+    turns = Counter(s["speaker"] for s in segments if s.get("speaker"))
+    guests = _guests(meta, turns)
+    if not guests:
+        return
+    feed_id = db["episodes"].get(episode_id)["feed_id"]
+    hosts = _feed_hosts(db, feed_id)
+    roles = speaker_roles(turns, guests, hosts)
+    for name in guests:
+        pid = save_person(db, {"name": name})
+        db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "guest",
+                                     "group": "cast"}, ignore=True)
+    for label, (kind, name) in roles.items():
+        if kind == "other":
+            continue
+        pid = save_person(db, {"name": name})
+        add_alias(db, pid, label)
+        if kind == "host":
+            # a host known by first name only ("Lenny") is the same human as this fuller name
+            for short in hosts:
+                if len(fold(short).split()) == 1 and first_name(name) == fold(short) and fold(name) != fold(short):
+                    merge_people(db, name, short)
+            db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "host",
+                                         "group": "cast"}, ignore=True)
+
+
+def import_transcript(db, path, *, transcripts_dir="transcripts"):
+    """Import one transcript file. Returns (episode_id, created_episode).
+
+    Raises OSError or TranscriptFormatError with a message for the user.
+    """
+    data = Path(path).read_bytes()
+    parsed = formats.parse(data, filename=str(path))
+    meta = parsed["meta"]
+    with db.atomic():
+        episode_id = find_episode(db, meta, path)
+        created = episode_id is None
+        if created:
+            episode_id = _create_episode(db, meta, path)
+        _record_people(db, episode_id, meta, parsed["segments"])
+        episode = next(db.query("select e.*, f.title as feed_title from episodes e "
+                                "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
+        save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir)
+    return episode_id, created
+

@@ -1,0 +1,95 @@
+"""Stored transcripts: the transcripts and segments rows of an episode and
+the files beside them (json, vtt, srt, txt), saved and replaced together.
+
+Every stage that writes a transcript (transcribe, diarize, an editor's
+speaker correction, transcript import) goes through here.
+"""
+import json
+from pathlib import Path
+
+from . import transcript_formats as formats
+from .db import utcnow
+from .files import atomic_write, feed_slug
+from .text import slugify
+
+FILE_FORMATS = ("json", "vtt", "srt", "txt")
+
+
+def transcript_stem(transcripts_dir, episode):
+    """The path of an episode's transcript files, without the suffix."""
+    folder = feed_slug(episode.get("feed_title"), episode["feed_id"])
+    return Path(transcripts_dir) / folder / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
+
+
+def write_files(stem, segments):
+    """Write json, vtt, srt and txt files beside each other, each atomically."""
+    for fmt in FILE_FORMATS:
+        atomic_write(stem.with_suffix(f".{fmt}"), formats.write(segments, fmt))
+
+
+def rewrite_files(transcript, segments):
+    """Write a stored transcript's files again (after its speakers changed)."""
+    if transcript.get("path"):
+        write_files(Path(transcript["path"]).with_suffix(""), segments)
+
+
+def replace_segments(db, transcript_id, segments):
+    """Replace a transcript's segments rows (call inside a transaction)."""
+    db.execute("delete from segments where transcript_id = ?", [transcript_id])
+    db["segments"].insert_all(({
+        "transcript_id": transcript_id, "idx": i, "start": s.get("start"), "end": s.get("end"),
+        "text": s["text"], "speaker": s.get("speaker"), "speaker_confidence": s.get("speaker_confidence"),
+        "speaker_method": s.get("speaker_method"), "speaker_label": s.get("speaker_label"),
+        "words": json.dumps(s["words"]) if s.get("words") else None,
+    } for i, s in enumerate(segments)), batch_size=500)
+
+
+def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
+                    audio_duration=None, processing_s=None, transcripts_dir="transcripts"):
+    """Store a transcript (replacing any earlier one) and its files. Returns its id.
+
+    Files are written first and the rows in one transaction after, so a kill
+    leaves either the old transcript or the new one, never half of one.
+    """
+    stem = transcript_stem(transcripts_dir, episode)
+    write_files(stem, segments)
+    with db.atomic():
+        old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
+        for tid in old:
+            db.execute("delete from segments where transcript_id = ?", [tid])
+        db.execute("delete from transcripts where episode_id = ?", [episode["id"]])
+        transcript_id = db["transcripts"].insert({
+            "episode_id": episode["id"], "source": source, "engine": engine, "model": model,
+            "language": language, "audio_duration": audio_duration, "processing_s": processing_s,
+            "path": str(stem.with_suffix(".json")), "created": utcnow(),
+        }).last_pk
+        replace_segments(db, transcript_id, segments)
+        db["episodes"].update(episode["id"], {"status": "transcribed", "error": None, "attempts": 0,
+                                              "updated": utcnow()})
+    return transcript_id
+
+
+def transcript_of(db, episode_id):
+    """An episode's transcripts row ({id, path, source, ...}), or None."""
+    rows = list(db.query("select * from transcripts where episode_id = ?", [episode_id]))
+    return rows[0] if rows else None
+
+
+def segments_of(db, transcript_id, columns="start, end, text, speaker"):
+    """A transcript's segments in order, as dicts of ``columns``."""
+    return list(db.query(f"select {columns} from segments where transcript_id = ? order by idx", [transcript_id]))
+
+
+def segments_around(db, transcript_id, segment_ids, lines=3):
+    """The segments of a transcript from ``lines`` before the first of segment_ids
+    to ``lines`` after the last, in order, each with ``own`` set when it is one of them."""
+    ids = [int(i) for i in segment_ids or []]
+    if transcript_id is None or not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    first, last = db.execute(f"select min(idx), max(idx) from segments where id in ({marks})", ids).fetchone()
+    if first is None:
+        return []
+    rows = db.query('select id, idx, start, "end", speaker, text from segments where transcript_id = ? '
+                    "and idx between ? and ? order by idx", [transcript_id, first - lines, last + lines])
+    return [dict(row, own=row["id"] in ids) for row in rows]

@@ -1,0 +1,167 @@
+"""The heavy work on a real Dask cluster: a LocalCluster with two worker
+processes, the demo feed and the bundled tiny.en Whisper model.
+
+One module-scoped cluster and one local reference run keep this to a few
+minutes on two shared cores.
+"""
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, serve_dir
+from pipeline.cli import cli
+from pipeline.db import open_db
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+
+DEMO = ROOT / "feeds" / "demo"
+MODEL = "tiny.en"
+# what must come out the same, whoever computed it; timestamps and paths differ by design
+TABLES = {
+    "segments": "select * from segments order by id",
+    "items": "select * from items order by id",
+    "speaker_labels": "select * from speaker_labels order by episode_id, label",
+    "episodes": "select id, status, error, attempts from episodes order by id",
+    "transcripts": "select id, episode_id, source, engine, model, language, audio_duration from transcripts",
+}
+VOLATILE = {"created", "updated"}
+
+
+def contents(db):
+    return {table: [{k: v for k, v in row.items() if k not in VOLATILE} for row in db.query(sql)]
+            for table, sql in TABLES.items()}
+
+
+def demo_copy(tmp_path):
+    feed = tmp_path / "demo"
+    shutil.copytree(DEMO, feed)
+    return feed
+
+
+def run_args(tmp_path, feed, *extra):
+    return ["--db", str(tmp_path / "p.db"), "run", str(feed / "feed.xml"), "--model", MODEL, "--diarize",
+            "--audio-dir", str(tmp_path / "audio"), "--transcripts-dir", str(tmp_path / "transcripts"),
+            "--silent", *extra]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("resemblyzer")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  scheduler_port=0) as local, distributed.Client(local) as client:
+        yield local, client
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The demo through `podpipe run` in this process: what the cluster must reproduce."""
+    tmp = tmp_path_factory.mktemp("local")
+    result = CliRunner().invoke(cli, run_args(tmp, demo_copy(tmp)))
+    assert result.exit_code == 0, result.output
+    return contents(open_db(tmp / "p.db"))
+
+
+def test_run_on_the_cluster_gives_the_local_database(cluster, local_run, tmp_path):
+    local, client = cluster
+    result = CliRunner().invoke(cli, run_args(tmp_path, demo_copy(tmp_path),
+                                                              "--cluster", local.scheduler_address))
+    assert result.exit_code == 0, (result.output, result.stderr)
+    assert f"running on the Dask cluster at {local.scheduler_address} (2 workers), dashboard http" in result.stderr
+    # the demo's enclosures are files beside the feed: the workers get the bytes
+    assert "audio to workers: bytes (the enclosures are not web URLs)" in result.stderr
+    got = contents(open_db(tmp_path / "p.db"))
+    assert got == local_run
+    assert len(got["items"]) > 0 and {s["speaker_label"] for s in got["segments"]} >= {"SPEAKER_0", "SPEAKER_1"}
+    # Whisper loaded once per worker, not once per task
+    from pipeline import asr
+    assert set(client.run(lambda: len(asr._loaded)).values()) <= {0, 1}
+
+
+def test_a_worker_killed_mid_task_changes_nothing(cluster, local_run, tmp_path):
+    from pipeline.cluster import DaskExecutor
+    from pipeline.stages import run_stages
+    from pipeline.subscriptions import subscribe
+
+    local, client = cluster
+    before = client.run(os.getpid)
+    killed, stop = [], threading.Event()
+
+    def kill_a_busy_worker():
+        while not stop.is_set():
+            for address, keys in client.processing().items():
+                if any("run_whisper" in str(k) for k in keys) and address in before:
+                    time.sleep(0.5)  # inside the task: decoding, or Whisper
+                    os.kill(before[address], signal.SIGKILL)
+                    killed.append(address)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer.start()
+    feed = demo_copy(tmp_path)
+    db = open_db(tmp_path / "p.db")
+    try:
+        results = run_stages(db, ["ingest", "download", "transcribe", "extract", "link"],
+                             feeds=subscribe(db, [str(feed / "feed.xml")]), model=MODEL, diarize=True,
+                             audio_dir=tmp_path / "audio", transcripts_dir=tmp_path / "transcripts",
+                             executor=DaskExecutor(client))
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker was busy with Whisper to kill"
+    assert not any(r.errors for r in results)
+    assert contents(db) == local_run
+    client.wait_for_workers(2, timeout=60)  # the nanny brings the killed one back for the next test
+
+
+def test_corrupt_audio_fails_only_its_episode_as_locally(cluster, tmp_path, httpserver):
+    """Enclosures on the web: the workers download them (checked against the
+    SHA-256), and episode 2's broken file is its failure alone."""
+    from pipeline.asr import AudioError, load_audio
+
+    local, _ = cluster
+    served = demo_copy(tmp_path)
+    (served / "audio" / "pp02-daniel-okoro.mp3").write_bytes(b"ID3 this is not an mp3 " * 2000)
+    base = serve_dir(httpserver, served)
+    args = ["--db", str(tmp_path / "p.db"), "run", base + "feed.xml", "--model", MODEL, "--silent",
+            "--stages", "ingest,download,transcribe", "--audio-dir", str(tmp_path / "audio"),
+            "--transcripts-dir", str(tmp_path / "transcripts"), "--cluster", local.scheduler_address]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, (result.output, result.stderr)
+    assert f"audio to workers: url (a worker reached {base}audio/pp02-daniel-okoro.mp3)" in result.stderr
+    db = open_db(tmp_path / "p.db")
+    path = db["episodes"].get(2)["audio_path"]
+    with pytest.raises(AudioError) as local_error:
+        load_audio(path)
+    assert contents(db)["episodes"] == [
+        {"id": 1, "status": "transcribed", "error": None, "attempts": 0},
+        {"id": 2, "status": "failed", "error": f"transcribe: {local_error.value}", "attempts": 1},
+        {"id": 3, "status": "transcribed", "error": None, "attempts": 0},
+    ]
+    assert "failed: episode 2: cannot decode 2-" in result.stderr
+
+
+def test_at_most_a_window_of_tasks_is_out_and_closing_cancels_them(cluster):
+    """Back-pressure, and what Ctrl-C does: the stage's loop closes the results."""
+    from pipeline.cluster import DaskExecutor
+
+    _, client = cluster
+    executor = DaskExecutor(client, window=3)
+
+    def out():
+        return sorted(str(k) for k in client.futures if "-episode-" in str(k) and "lambda" in str(k))
+
+    outcomes = executor.map(lambda job: time.sleep(job["s"]), ((i, {"episode_id": i, "s": 30}) for i in range(100)))
+    tag, _ = next(outcomes)
+    assert tag == 0 and len(out()) == 3
+    outcomes.close()
+    deadline = time.monotonic() + 10
+    while out() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out() == []
