@@ -5,6 +5,7 @@ Every table the pipeline uses is defined here and nowhere else.
 """
 import contextlib
 import datetime
+import functools
 import os
 import sqlite3
 from pathlib import Path
@@ -29,33 +30,46 @@ def resolve_db_path(path=None, config=None):
     return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
 
 
-class Database(sqlite_utils.Database):
-    """sqlite-utils' Database whose transactions take the write lock at BEGIN.
+@functools.cache
+def _database_class():
+    # made on first use, so that importing this module does not import sqlite-utils
+    import sqlite_utils
 
-    A deferred BEGIN that reads and then writes must upgrade its lock, and
-    when another connection (an editor's click, a running job) wrote in
-    between, SQLite fails at once with "database is locked" without waiting
-    for the busy timeout. BEGIN IMMEDIATE waits there instead, so a job and
-    editors on the same database take turns.
-    """
+    class Database(sqlite_utils.Database):
+        """sqlite-utils' Database whose transactions take the write lock at BEGIN.
 
-    @contextlib.contextmanager
-    def atomic(self):
-        if self.conn.in_transaction:
-            with super().atomic():  # nested: a savepoint, as sqlite-utils does
+        A deferred BEGIN that reads and then writes must upgrade its lock, and
+        when another connection (an editor's click, a running job) wrote in
+        between, SQLite fails at once with "database is locked" without waiting
+        for the busy timeout. BEGIN IMMEDIATE waits there instead, so a job and
+        editors on the same database take turns.
+        """
+
+        @contextlib.contextmanager
+        def atomic(self):
+            if self.conn.in_transaction:
+                with super().atomic():  # nested: a savepoint, as sqlite-utils does
+                    yield self
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield self
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.rollback()
-            raise
+            except BaseException:
+                self.rollback()
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+    return Database
+
+
+def __getattr__(name):
+    if name == "Database":  # db.Database, made when first asked for
+        return _database_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_db(path=None, *, read_only=False):
@@ -71,7 +85,7 @@ def open_db(path=None, *, read_only=False):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: a statement outside db.atomic() commits at once,
     # so no implicit transaction is ever left open by accident.
-    db = Database(sqlite3.connect(path, timeout=30, isolation_level=None))
+    db = _database_class()(sqlite3.connect(path, timeout=30, isolation_level=None))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
