@@ -918,7 +918,7 @@ def search(query, limit, quote, db_path, fmt, **filters):
     """Full-text search of tips, quotes (default) or transcript segments, best first.
 
     Porter stemming ("customer" finds "customers"), "a phrase", prefix*,
-    AND/OR/NOT. Without QUERY, lists every item that passes the filters.
+    AND/OR/NOT. Without QUERY, lists the items that pass the filters.
 
     \b
     Examples:
