@@ -12,6 +12,7 @@ in the docs; filters are applied before the window, and every query that
 matches fewer rows than the window is ranked exactly.
 """
 import datetime
+import json
 import re
 import sqlite3
 
@@ -279,34 +280,45 @@ def search_segments(db, query, *, person=None, role=None, feed=None, since=None,
     match = " AND ".join(match) if len(match) > 1 else query
     params.update(match=match, hl_open=highlight[0], hl_close=highlight[1], window=rank_window or -1,
                   limit=-1 if limit is None else int(limit))
-    columns = f"""segments_fts.rowid as id, s.text, s.speaker, s.transcript_id, s.start, s."end",
-  bm25(segments_fts) as bm25,
+    segment = f"""segments_fts.rowid as id, s.text, s.speaker, s.transcript_id, s.start, s."end",
   snippet(segments_fts, 0, :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet"""
     filtered = "".join(" and " + w for w in where)
     if limit is None or (rank_window and limit >= rank_window):
         # every hit in the window is a result: one pass computes rank and snippet together
         sql = f"""
 select * from (
-  select {columns}
+  select {segment}, bm25(segments_fts) as bm25
   from segments_fts join segments s on s.id = segments_fts.rowid
   where segments_fts match :match {filtered}
   order by segments_fts.rowid desc limit :window
 ) order by bm25, id"""
-    else:
-        # Only join the segment rows when a filter needs them: ranking reads the index alone.
-        joins = "join segments s on s.id = segments_fts.rowid" if where else ""
-        sql = f"""
-with hits as (
+        return stream_query(db, sql, params, query, _segment_row(db))
+    # Rank first, reading the index alone (the segment rows only when a filter needs them) ...
+    joins = "join segments s on s.id = segments_fts.rowid" if where else ""
+    top = stream_query(db, f"""
+select id, rank from (
   select segments_fts.rowid as id, bm25(segments_fts) as rank
   from segments_fts {joins}
   where segments_fts match :match {filtered}
   order by segments_fts.rowid desc limit :window
-), top as (select id from hits order by rank, id limit :limit)
-select {columns}
+) order by rank, id limit :limit""", params, query, lambda row: row)
+    ranks = {row["id"]: row["rank"] for row in top}
+    if not ranks:
+        return iter(())
+    # ... then the rows and snippets of the top ones, in one pass of the index over the
+    # rowid range they span (see TOP_ROWS), matching the query alone: the speaker
+    # filters added to it only narrowed which rows ranked, and cost time per row.
+    rows = list(stream_query(db, f"""
+select {segment}
 from segments_fts join segments s on s.id = segments_fts.rowid
-where {TOP_ROWS.format(fts="segments_fts")}
-order by bm25, id"""
-    return stream_query(db, sql, params, query, _segment_row(db))
+where segments_fts match :q and segments_fts.rowid between :low and :high
+  and +segments_fts.rowid in (select value from json_each(:ids))""",
+        {"q": query, "hl_open": highlight[0], "hl_close": highlight[1], "low": min(ranks), "high": max(ranks),
+         "ids": json.dumps(list(ranks))}, query, lambda row: row))
+    for row in rows:
+        row["bm25"] = ranks[row["id"]]
+    rows.sort(key=lambda row: (row["bm25"], row["id"]))
+    return map(_segment_row(db), rows)
 
 
 def _segment_row(db):
