@@ -182,18 +182,22 @@ def main():
 
     episodes = list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
                              "order by e.published"))
-    # CPU seconds of diarization and naming, measured inside transcribe_episode
-    cpu = {}
-    real_attribute = speakers.attribute
+    # wall and CPU seconds of diarization and naming, measured around the two
+    # calls transcribe_episode makes for them (run_whisper and save_whisper
+    # look both up at call time, so wrapping the module attributes reaches them)
+    cost = {}
 
-    def timed_attribute(*a, **kw):
-        started = time.process_time()
-        try:
-            return real_attribute(*a, **kw)
-        finally:
-            cpu["diarize"] = time.process_time() - started
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                cost[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+        return wrapper
 
-    speakers.attribute = timed_attribute
+    diarize.diarize_audio = timed("diarize", diarize.diarize_audio)
+    speakers.name_speakers = timed("name", speakers.name_speakers)
     sums = dict.fromkeys(("words", "right", "right_s", "covered_s", "speech_s", "host_to_guest", "guest_to_host",
                           "host_cues", "whisper_s", "diarize_s", "whisper_cpu", "diarize_cpu", "audio_s"), 0.0)
     print(f"\n{'episode':8} {'audio s':>7} {'whisper s':>9} {'diarize s':>9} {'ratio':>6} {'cpu ratio':>9} "
@@ -204,6 +208,7 @@ def main():
         people = {r["role"]: r["name"] for r in db.query(
             "select ep.role, p.name from episode_people ep join people p on p.id = ep.person_id "
             "where ep.episode_id = ?", [ep["id"]])}
+        cost.clear()
         started = time.process_time()
         _, source, info = transcribe_episode(db, ep, model=args.model, diarize=True,
                                              transcripts_dir=work / "transcripts")
@@ -213,18 +218,22 @@ def main():
         namings.append(f"  {guid}: " + "; ".join(
             f"{x['label']} = {x['name'] or 'unknown'} ({x['confidence']:.2f}, {x['method']})"
             for x in db.query("select * from speaker_labels where episode_id = ? order by label", [ep["id"]])))
-        whisper_cpu = total_cpu - cpu["diarize"]
-        print(f"{guid:8} {info['duration']:7.1f} {info['seconds']:9.1f} {info['diarize_seconds']:9.2f} "
-              f"{info['diarize_seconds'] / info['seconds']:6.3f} {cpu['diarize'] / whisper_cpu:9.3f} "
+        if sorted(cost) != ["diarize", "name"]:
+            sys.exit(f"{guid}: transcribe_episode no longer calls diarize_audio and name_speakers: timed {sorted(cost)}")
+        diarize_s = cost["diarize"][0] + cost["name"][0]
+        diarize_cpu = cost["diarize"][1] + cost["name"][1]
+        whisper_cpu = total_cpu - diarize_cpu
+        print(f"{guid:8} {info['duration']:7.1f} {info['seconds']:9.1f} {diarize_s:9.2f} "
+              f"{diarize_s / info['seconds']:6.3f} {diarize_cpu / whisper_cpu:9.3f} "
               f"{r['words']:5} {r['word_acc']:8.1%} {r['time_acc']:8.1%} {r['coverage']:8.1%} "
               f"{r['host_to_guest']:>5}/{r['host_cues']:<5} {r['guest_to_host']:>11}")
         for k in ("words", "right_s", "covered_s", "speech_s", "host_to_guest", "guest_to_host", "host_cues"):
             sums[k] += r[k]
         sums["right"] += r["word_acc"] * r["words"]
         sums["whisper_s"] += info["seconds"]
-        sums["diarize_s"] += info["diarize_seconds"]
+        sums["diarize_s"] += diarize_s
         sums["whisper_cpu"] += whisper_cpu
-        sums["diarize_cpu"] += cpu["diarize"]
+        sums["diarize_cpu"] += diarize_cpu
         sums["audio_s"] += info["duration"]
     print(f"{'overall':8} {sums['audio_s']:7.1f} {sums['whisper_s']:9.1f} {sums['diarize_s']:9.2f} "
           f"{sums['diarize_s'] / sums['whisper_s']:6.3f} {sums['diarize_cpu'] / sums['whisper_cpu']:9.3f} "

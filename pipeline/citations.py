@@ -23,11 +23,14 @@ def _http(url):
 
 @functools.lru_cache(maxsize=4096)
 def _youtube(link):
-    """(link parts, its query without t) for a YouTube link, else None; cached: exports ask per item."""
+    """For a YouTube link, the text before and after its t= value (the link without
+    its own t), else None. Cached: exports and searches ask once per row."""
     parts = urlsplit(link)
     if parts.hostname not in YOUTUBE_HOSTS:
         return None
-    return parts, urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"])
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"])
+    head, tail = urlunsplit(parts._replace(query=f"{query}&t=\0" if query else "t=\0")).split("\0", 1)
+    return head, tail
 
 
 def timestamp_url(link, enclosure_url, start):
@@ -44,8 +47,7 @@ def timestamp_url(link, enclosure_url, start):
     second = int(float(start))
     youtube = _youtube(link) if link else None
     if youtube:
-        parts, query = youtube
-        return urlunsplit(parts._replace(query=f"{query}&t={second}s" if query else f"t={second}s"))
+        return f"{youtube[0]}{second}s{youtube[1]}"
     if enclosure_url:
         return enclosure_url.split("#", 1)[0] + f"#t={second}"
     return link

@@ -10,7 +10,7 @@ import sys
 import click
 
 from . import __version__
-from .db import open_db
+from .db import open_db, open_for_reading
 from .errors import PodpipeError
 from .output import output_options, print_rows
 
@@ -66,15 +66,14 @@ def silent_option(fn):
     return click.option("--silent", is_flag=True, help="No progress bar")(fn)
 
 
-def get_db(path, lock=False, create=False):
-    """Open the database; with lock, hold the job lock until the command ends.
+def get_db(path, lock=False, create=False, read=False):
+    """Open the database; with lock, hold the job lock until the command ends;
+    read: for a command that only reads (db.open_for_reading: it starts faster).
 
     Only commands that bring data in (create) make a new database: for the
     others a missing one is an error, so a mistyped --db never looks like an
     empty database, and leaves no file or folder behind.
     """
-    from .maintenance import Lock
-
     ctx = click.get_current_context()
     root = ctx.find_root()
     path = db_path_of(path)
@@ -82,12 +81,14 @@ def get_db(path, lock=False, create=False):
         raise click.ClickException(f"no database at {path} (check --db or $PODPIPE_DB; "
                                    "'podpipe ingest FEED' creates one)")
     if lock:
+        from .maintenance import Lock
+
         try:
             ctx.with_resource(Lock(path, wait=root.params.get("wait") or 0))
         except OSError as exc:
             raise click.ClickException(f"cannot lock {path}: {exc.strerror}") from None
     try:
-        return open_db(path)
+        return open_for_reading(path) if read else open_db(path)
     except Exception as exc:  # sqlite3 errors, permissions: one line for the user
         raise click.ClickException(f"cannot open database {path}: {exc}") from None
 
@@ -442,17 +443,14 @@ def transcripts_import(paths, transcripts_dir, db_path):
     Each is matched to an episode by guid, then title and date; an episode
     is created when none matches.
     """
-    from .transcript_formats import TranscriptFormatError
-    from .transcript_import import import_transcript
+    from .transcript_import import import_transcripts
 
     db = get_db(db_path, lock=True, create=True)
     failed = 0
-    for path in paths:
-        try:
-            episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir)
-        except (OSError, TranscriptFormatError) as exc:
+    for path, episode_id, created, error in import_transcripts(db, paths, transcripts_dir=transcripts_dir):
+        if error:
             failed += 1
-            click.echo(f"failed: {path}: {exc}", err=True)
+            click.echo(f"failed: {path}: {error}", err=True)
             continue
         click.echo(f"imported: {path} -> episode {episode_id}{' (new)' if created else ''}")
     if failed:
@@ -913,12 +911,16 @@ def quote_option(fn):
 
 
 SEARCH_TABLE_COLUMNS = ["id", "kind", "speaker", "role", "episode", "time", "snippet"]
+# A common word matches thousands of segments; nobody reads past the first screens,
+# and each row costs a snippet. --limit 0 asks for all.
+SEARCH_LIMIT = 100
 
 
 @cli.command()
 @click.argument("query", required=False)
 @item_filter_options(["quote", "tip", "segment"])
-@click.option("--limit", type=click.IntRange(min=1), help="At most N results")
+@click.option("--limit", type=click.IntRange(min=0), default=SEARCH_LIMIT, show_default=True,
+              help="At most N results, best first (0: all)")
 @quote_option
 @db_option
 @output_options
@@ -926,7 +928,7 @@ def search(query, limit, quote, db_path, fmt, **filters):
     """Full-text search of tips, quotes (default) or transcript segments, best first.
 
     Porter stemming ("customer" finds "customers"), "a phrase", prefix*,
-    AND/OR/NOT. Without QUERY, lists every item that passes the filters.
+    AND/OR/NOT. Without QUERY, lists the items that pass the filters.
 
     \b
     Examples:
@@ -940,13 +942,23 @@ def search(query, limit, quote, db_path, fmt, **filters):
     kind = filters.pop("kind")
     if quote and query:
         query = quote_query(query)
-    db = get_db(db_path)
+    db = get_db(db_path, read=True)
     options = item_filters(**filters)
     options.pop("kinds")
     if kind == "segment":
         options = {k: v for k, v in options.items() if v}
-    rows = run_search(db, query, kind=kind, limit=limit, **options)
-    print_rows(rows, fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
+    # one row more than asked for says whether the limit cut anything off
+    rows = run_search(db, query, kind=kind, limit=limit + 1 if limit else None, **options)
+    print_rows(_at_most(rows, limit), fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
+
+
+def _at_most(rows, limit):
+    """The first `limit` rows (all for 0), and a note on stderr when there were more."""
+    for n, row in enumerate(rows):
+        if limit and n == limit:
+            click.echo(f"(the first {limit} results; --limit 0 for all)", err=True)
+            return
+        yield row
 
 
 @cli.command(name="query")

@@ -5,11 +5,14 @@ Every table the pipeline uses is defined here and nowhere else.
 """
 import contextlib
 import datetime
+import functools
 import os
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
+# sqlite_utils is imported where a database is opened for writing, not here: with its
+# plugin scan and numpy it is two thirds of podpipe's start-up, which a search or
+# --help need not pay (see open_for_reading).
 
 DEFAULT_DB = "db/podpipe.db"
 
@@ -27,37 +30,52 @@ def resolve_db_path(path=None, config=None):
     return str(path or configured or os.environ.get("PODPIPE_DB") or DEFAULT_DB)
 
 
-class Database(sqlite_utils.Database):
-    """sqlite-utils' Database whose transactions take the write lock at BEGIN.
+@functools.cache
+def _database_class():
+    # made on first use, so that importing this module does not import sqlite-utils
+    import sqlite_utils
 
-    A deferred BEGIN that reads and then writes must upgrade its lock, and
-    when another connection (an editor's click, a running job) wrote in
-    between, SQLite fails at once with "database is locked" without waiting
-    for the busy timeout. BEGIN IMMEDIATE waits there instead, so a job and
-    editors on the same database take turns.
-    """
+    class Database(sqlite_utils.Database):
+        """sqlite-utils' Database whose transactions take the write lock at BEGIN.
 
-    @contextlib.contextmanager
-    def atomic(self):
-        if self.conn.in_transaction:
-            with super().atomic():  # nested: a savepoint, as sqlite-utils does
+        A deferred BEGIN that reads and then writes must upgrade its lock, and
+        when another connection (an editor's click, a running job) wrote in
+        between, SQLite fails at once with "database is locked" without waiting
+        for the busy timeout. BEGIN IMMEDIATE waits there instead, so a job and
+        editors on the same database take turns.
+        """
+
+        @contextlib.contextmanager
+        def atomic(self):
+            if self.conn.in_transaction:
+                with super().atomic():  # nested: a savepoint, as sqlite-utils does
+                    yield self
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield self
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.rollback()
-            raise
+            except BaseException:
+                self.rollback()
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+    return Database
+
+
+def __getattr__(name):
+    if name == "Database":  # db.Database, made when first asked for
+        return _database_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
+    import sqlite_utils
+
     path = resolve_db_path(path)
     if read_only:
         if not Path(path).exists():
@@ -67,7 +85,7 @@ def open_db(path=None, *, read_only=False):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: a statement outside db.atomic() commits at once,
     # so no implicit transaction is ever left open by accident.
-    db = Database(sqlite3.connect(path, timeout=30, isolation_level=None))
+    db = _database_class()(sqlite3.connect(path, timeout=30, isolation_level=None))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
@@ -76,11 +94,84 @@ def open_db(path=None, *, read_only=False):
     return db
 
 
+def insert_many(db, table, rows, *, or_ignore=False):
+    """Insert dicts with one executemany: sqlite-utils' inserts (a type check and a
+    JSON test per value) cost more than SQLite does for big feeds and transcripts.
+    The keys of the first row are the columns."""
+    rows = list(rows)
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = (f"insert {'or ignore ' if or_ignore else ''}into [{table}] "
+           f"({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})")
+    db.conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+
+
+class ReadDatabase:
+    """A database opened only to read: ``execute`` and ``query`` as sqlite_utils.Database
+    has them, on a plain connection, so a search starts without importing sqlite-utils."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, parameters=()):
+        return self.conn.execute(sql, parameters)
+
+    def query(self, sql, params=()):
+        cursor = self.conn.execute(sql, params)
+        keys = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(keys, row))
+
+
+def open_for_reading(path=None):
+    """The database for a command that only reads: a plain connection when every
+    migration has run, else the full ``open_db`` (which migrates first)."""
+    path = resolve_db_path(path)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
+    try:
+        done = {r[0] for r in conn.execute("select name from _sqlite_migrations where migration_set = ?",
+                                           [migrations.name])}
+    except sqlite3.DatabaseError:
+        done = set()
+    if set(migrations.names()) <= done:
+        return ReadDatabase(conn)
+    conn.close()
+    return open_db(path)
+
+
 # --- migrations -------------------------------------------------------------
 # Each migration runs once, in order, in a transaction, and is recorded in the
 # _sqlite_migrations table. Never edit one that has shipped: add a new one.
 
-migrations = sqlite_utils.Migrations("podpipe")
+class _Migrations:
+    """Collects the migrations as sqlite_utils.Migrations does, and makes one of those
+    only when they are applied, so that defining them imports nothing."""
+
+    def __init__(self, name):
+        self.name = name
+        self.registered = []
+
+    def __call__(self, **options):
+        def register(fn):
+            self.registered.append((fn, options))
+            return fn
+        return register
+
+    def names(self):
+        return [options.get("name") or fn.__name__ for fn, options in self.registered]
+
+    def apply(self, db):
+        import sqlite_utils
+
+        applied = sqlite_utils.Migrations(self.name)
+        for fn, options in self.registered:
+            applied(**options)(fn)
+        applied.apply(db)
+
+
+migrations = _Migrations("podpipe")
 
 
 @migrations()

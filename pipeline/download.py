@@ -15,7 +15,7 @@ from .db import utcnow
 from .errors import PodpipeError
 from .files import feed_slug
 from .http_client import FetchError, RetryPolicy, describe, local_path, make_client, retry_after_seconds
-from .queue import pending_filter
+from .queue import pending_episodes
 from .text import slugify
 from .urls import feed_root, refusal
 
@@ -213,10 +213,8 @@ def audio_dest(audio_dir, folder, episode):
 
 def pending_downloads(db, *, episode_ids=None, max_attempts=3, limit=None, since=None):
     """Episodes with an enclosure and no audio yet, oldest first."""
-    where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
-    return list(db.query("select e.*, f.title as feed_title, f.url as feed_url from episodes e "
-                         "join feeds f on f.id = e.feed_id "
-                         "where e.enclosure_url is not null and e.audio_path is null" + where, params))
+    return pending_episodes(db, "e.enclosure_url is not null and e.audio_path is null", episode_ids=episode_ids,
+                            since=since, max_attempts=max_attempts, limit=limit)
 
 
 def _fetch_episode(episode, audio_dir, client, max_bytes, policy, transcript_links):

@@ -52,14 +52,6 @@ def role_id_for(db, name):
     return row[0] if row else save_role(db, {"name": name})
 
 
-def role_for_title(db, title):
-    """The role a job title belongs to: a known role named inside it (a "Senior
-    Product Manager" is a Product Manager), else a role of that title."""
-    known = [(r["name"], r["id"]) for r in db.query("select id, name from roles")]
-    inside = [(len(name), rid) for name, rid in known if re.search(rf"\b{re.escape(name)}\b", title, re.I)]
-    return max(inside)[1] if inside else role_id_for(db, title)
-
-
 def save_profile_item(db, person_id, slug, kind, text):
     """A quote or tip from a profile page, stored once."""
     key = dedup_key(f"profile:{slug}", text)

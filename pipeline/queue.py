@@ -23,6 +23,15 @@ def pending_filter(*, episode_ids=None, since=None, max_attempts=3, limit=None, 
     return sql, params
 
 
+def pending_episodes(db, condition, *, joins="", columns="", **filters):
+    """The rows every stage's queue returns: each episode with all its columns
+    plus ``feed_title`` and ``feed_url`` (and ``columns`` from ``joins``), where
+    ``condition`` holds, filtered and ordered by ``pending_filter(**filters)``."""
+    where, params = pending_filter(**filters)
+    return list(db.query(f"select e.*, f.title as feed_title, f.url as feed_url{columns} from episodes e "
+                         f"join feeds f on f.id = e.feed_id {joins} where {condition}{where}", params))
+
+
 def retry(db, episode_ids=None):
     """Re-queue failed episodes at the stage they failed in. Returns how many."""
     sql = "select id, audio_path from episodes where status = 'failed'"

@@ -8,12 +8,11 @@ their "Tips for would-be ...", cited to the second.
 ``role_pages.parse_role_page`` into the same fields, so a role page survives
 ``profiles import`` and this export unchanged.
 """
-import html
 import json
 
 from .citations import date_of, format_timestamp, timestamp_url
 from .errors import PodpipeError
-from .export import HTML_STYLE, md_escape
+from .export import HTML_STYLE, _h, md_escape
 
 __all__ = ["RolePageError", "role_page", "render_markdown", "render_html", "PER_PERSON"]
 
@@ -152,10 +151,6 @@ def render_markdown(page):
                 if item["citation"]:
                     out += [_md_cite(item["citation"]), ""]
     return "\n".join(out).rstrip("\n") + "\n"
-
-
-def _h(value):
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _html_cite(cite):

@@ -12,6 +12,7 @@ in the docs; filters are applied before the window, and every query that
 matches fewer rows than the window is ranked exactly.
 """
 import datetime
+import json
 import re
 import sqlite3
 
@@ -30,11 +31,13 @@ TOPICS = (
 RANK_WINDOW = 5_000
 HIGHLIGHT = ("[", "]")
 SNIPPET_TOKENS = 12
-# Snippets for the results only, in one pass of the index over the rowid range they
-# span: FTS5 answers a range itself, and the IN filter (its + keeps SQLite from handing it
-# to FTS5 as one lookup per id) runs before snippet() does.
+# The result rows come from one more pass of the index, over the rowid range the top
+# hits span: FTS5 answers a range itself, the IN filter (its + keeps SQLite from
+# handing it to FTS5 as one lookup per id) uses an index SQLite builds on `top`, and
+# snippet() and bm25() run only for the rows that pass it. Joining a `snippets` CTE
+# instead scanned it once per result row: the cost grew with the square of the rows.
 # (A MATCH per result costs a prefix* query its whole expansion every time.)
-SNIPPET_ROWS = """and {fts}.rowid between (select min(id) from top) and (select max(id) from top)
+TOP_ROWS = """{fts} match :match and {fts}.rowid between (select min(id) from top) and (select max(id) from top)
   and +{fts}.rowid in (select id from top)"""
 
 # The joins every item query uses; filters refer to these aliases.
@@ -213,24 +216,20 @@ def search_items(db, query=None, *, limit=None, rank_window=RANK_WINDOW, highlig
         sql = (f"select {ITEM_COLUMNS}, null as rank, substr(coalesce(i.edited_text, i.text), 1, 200) as snippet "
                f"from items i {ITEM_JOINS} where {where} order by i.score desc nulls last, i.id limit :limit")
         return stream_query(db, sql, params, query, _with_citation)
-    params.update(q=query, hl_open=highlight[0], hl_close=highlight[1], window=rank_window or -1)
+    params.update(match=query, hl_open=highlight[0], hl_close=highlight[1], window=rank_window or -1)
     sql = f"""
 with hits as (
   select i.id, bm25(items_fts) as rank
   from items_fts join items i on i.id = items_fts.rowid {ITEM_JOINS}
-  where items_fts match :q and {where}
+  where items_fts match :match and {where}
   order by items_fts.rowid desc limit :window
-), top as (select id, rank from hits order by rank, id limit :limit),
-snippets as (
-  select items_fts.rowid as id, snippet(items_fts, case when i.edited_text is null then 0 else 1 end,
-                                        :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet
-  from items_fts join items i on i.id = items_fts.rowid
-  where items_fts match :q {SNIPPET_ROWS.format(fts="items_fts")}
-)
-select {ITEM_COLUMNS}, round(top.rank, 4) as rank, snippets.snippet
-from top join items i on i.id = top.id {ITEM_JOINS}
-left join snippets on snippets.id = top.id
-order by top.rank, top.id"""
+), top as (select id from hits order by rank, id limit :limit)
+select {ITEM_COLUMNS}, round(bm25(items_fts), 4) as rank,
+  snippet(items_fts, case when i.edited_text is null then 0 else 1 end,
+          :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet
+from items_fts join items i on i.id = items_fts.rowid {ITEM_JOINS}
+where {TOP_ROWS.format(fts="items_fts")}
+order by bm25(items_fts), i.id"""
     return stream_query(db, sql, params, query, _with_citation)
 
 
@@ -278,35 +277,75 @@ def search_segments(db, query, *, person=None, role=None, feed=None, since=None,
     if episodes:
         where.append("s.transcript_id in (select t.id from transcripts t join episodes e on e.id = t.episode_id "
                      f"where {' and '.join(episodes)})")
-    # Only join the segment rows when a filter needs them: a plain search reads the index alone.
+    match = " AND ".join(match) if len(match) > 1 else query
+    params.update(match=match, hl_open=highlight[0], hl_close=highlight[1], window=rank_window or -1,
+                  limit=-1 if limit is None else int(limit))
+    segment = f"""segments_fts.rowid as id, s.text, s.speaker, s.transcript_id, s.start, s."end",
+  snippet(segments_fts, 0, :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet"""
+    filtered = "".join(" and " + w for w in where)
+    if limit is None or (rank_window and limit >= rank_window):
+        # every hit in the window is a result: one pass computes rank and snippet together
+        sql = f"""
+select * from (
+  select {segment}, bm25(segments_fts) as bm25
+  from segments_fts join segments s on s.id = segments_fts.rowid
+  where segments_fts match :match {filtered}
+  order by segments_fts.rowid desc limit :window
+) order by bm25, id"""
+        return stream_query(db, sql, params, query, _segment_row(db))
+    # Rank first, reading the index alone (the segment rows only when a filter needs them) ...
     joins = "join segments s on s.id = segments_fts.rowid" if where else ""
-    params.update(q=query, match=" AND ".join(match) if len(match) > 1 else query,
-                  hl_open=highlight[0], hl_close=highlight[1],
-                  window=rank_window or -1, limit=-1 if limit is None else int(limit))
-    sql = f"""
-with hits as (
+    top = stream_query(db, f"""
+select id, rank from (
   select segments_fts.rowid as id, bm25(segments_fts) as rank
   from segments_fts {joins}
-  where segments_fts match :match {''.join(' and ' + w for w in where)}
+  where segments_fts match :match {filtered}
   order by segments_fts.rowid desc limit :window
-), top as (select id, rank from hits order by rank, id limit :limit),
-snippets as (
-  select rowid as id, snippet(segments_fts, 0, :hl_open, :hl_close, '…', {SNIPPET_TOKENS}) as snippet
-  from segments_fts where segments_fts match :q {SNIPPET_ROWS.format(fts="segments_fts")}
-)
-select s.id, 'segment' as kind, null as status, s.text, s.speaker,
-  (select r.name from people p join roles r on r.id = p.role_id where lower(p.name) = lower(s.speaker)
-   order by p.id limit 1) as role,
-  null as organization, null as topics, null as score, e.id as episode_id, e.title as episode, e.published,
-  f.title as feed, s.start, s."end", e.link as episode_link, e.enclosure_url, round(top.rank, 4) as rank,
-  snippets.snippet
-from top join segments s on s.id = top.id
-left join snippets on snippets.id = top.id
-join transcripts t on t.id = s.transcript_id
-join episodes e on e.id = t.episode_id
-join feeds f on f.id = e.feed_id
-order by top.rank, top.id"""
-    return stream_query(db, sql, params, query, _with_citation)
+) order by rank, id limit :limit""", params, query, lambda row: row)
+    ranks = {row["id"]: row["rank"] for row in top}
+    if not ranks:
+        return iter(())
+    # ... then the rows and snippets of the top ones, in one pass of the index over the
+    # rowid range they span (see TOP_ROWS), matching the query alone: the speaker
+    # filters added to it only narrowed which rows ranked, and cost time per row.
+    rows = list(stream_query(db, f"""
+select {segment}
+from segments_fts join segments s on s.id = segments_fts.rowid
+where segments_fts match :q and segments_fts.rowid between :low and :high
+  and +segments_fts.rowid in (select value from json_each(:ids))""",
+        {"q": query, "hl_open": highlight[0], "hl_close": highlight[1], "low": min(ranks), "high": max(ranks),
+         "ids": json.dumps(list(ranks))}, query, lambda row: row))
+    for row in rows:
+        row["bm25"] = ranks[row["id"]]
+    rows.sort(key=lambda row: (row["bm25"], row["id"]))
+    return map(_segment_row(db), rows)
+
+
+def _segment_row(db):
+    """Turns a segment hit into a result row. The episode, feed and speaker's role come
+    from dictionaries filled once per transcript and once per search, not from joins
+    made again for every row (thousands of rows share a few hundred episodes)."""
+    roles = {}
+    for name, role_name in db.execute("select p.name, r.name from people p join roles r on r.id = p.role_id "
+                                      "order by p.id desc"):
+        roles[(name or "").lower()] = role_name  # the lowest id wins
+    episodes = {}
+    episode_sql = ("select e.id, e.title, e.published, f.title, e.link, e.enclosure_url from transcripts t "
+                   "join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id where t.id = ?")
+
+    def convert(hit):
+        tid = hit["transcript_id"]
+        if tid not in episodes:
+            episodes[tid] = db.execute(episode_sql, [tid]).fetchone() or (None,) * 6
+        episode_id, title, published, feed, link, enclosure_url = episodes[tid]
+        row = {"id": hit["id"], "kind": "segment", "status": None, "text": hit["text"], "speaker": hit["speaker"],
+               "role": roles.get((hit["speaker"] or "").lower()), "organization": None, "topics": None,
+               "score": None, "episode_id": episode_id, "episode": title, "published": published, "feed": feed,
+               "start": hit["start"], "end": hit["end"], "episode_link": link, "enclosure_url": enclosure_url,
+               "rank": round(hit["bm25"], 4), "snippet": hit["snippet"]}
+        return _with_citation(row)
+
+    return convert
 
 
 def search(db, query=None, *, kind=None, **filters):

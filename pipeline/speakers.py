@@ -34,7 +34,7 @@ except ImportError:  # numpy comes with the diarize extra; diarize._import_extra
 from .db import utcnow
 from .errors import PodpipeError
 from .people import save_person
-from .queue import pending_filter
+from .queue import pending_episodes
 from .text import slugify
 from .transcripts import replace_segments, rewrite_files, segments_of, transcript_of
 
@@ -434,14 +434,15 @@ def save_labels(db, episode, rows):
 # --- already transcribed episodes ---------------------------------------------------------
 
 def pending_diarizations(db, *, episode_ids=None, force=False, limit=None, since=None, max_attempts=3):
-    """Episodes with a Whisper transcript and audio whose voices are not yet named."""
-    where, params = pending_filter(episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
+    """Episodes with a Whisper transcript and audio whose voices are not yet named:
+    ``pending_episodes`` rows with the transcript's id, path, model and engine."""
     named = "" if force else (" and not exists (select 1 from segments s where s.transcript_id = t.id "
                               "and s.speaker_label is not null)")
-    return list(db.query("select e.*, f.title as feed_title, t.id as transcript_id, t.path as transcript_path, "
-                         "t.model as transcript_model, t.engine as transcript_engine "
-                         "from transcripts t join episodes e on e.id = t.episode_id join feeds f on f.id = e.feed_id "
-                         "where t.source = 'whisper' and e.audio_path is not null" + named + where, params))
+    return pending_episodes(db, "t.source = 'whisper' and e.audio_path is not null" + named,
+                            joins="join transcripts t on t.episode_id = e.id",
+                            columns=", t.id as transcript_id, t.path as transcript_path, "
+                                    "t.model as transcript_model, t.engine as transcript_engine",
+                            episode_ids=episode_ids, limit=limit, since=since, max_attempts=max_attempts)
 
 
 def diarize_job(db, episode, *, max_speakers=None):

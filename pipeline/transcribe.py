@@ -8,7 +8,7 @@ from pathlib import Path
 from . import transcript_formats as formats
 from .db import utcnow
 from .errors import PodpipeError
-from .queue import pending_filter
+from .queue import pending_episodes
 from .transcripts import save_transcript
 
 # Publisher formats in the order we prefer them: speakers and timings first.
@@ -27,12 +27,9 @@ def pending_transcriptions(db, *, episode_ids=None, limit=None, max_attempts=3, 
     a "downloaded" episode was made from audio the feed has since replaced
     under the same guid. An editor's imported transcript is kept all the same.
     """
-    where, params = pending_filter(episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
-    return list(db.query("select e.*, f.title as feed_title from episodes e join feeds f on f.id = e.feed_id "
-                         "where e.audio_path is not null "
-                         "and not exists (select 1 from transcripts t where t.episode_id = e.id "
-                         "and (e.status != 'downloaded' or t.source = 'import'))" + where,
-                         params))
+    return pending_episodes(db, "e.audio_path is not null and not exists (select 1 from transcripts t "
+                            "where t.episode_id = e.id and (e.status != 'downloaded' or t.source = 'import'))",
+                            episode_ids=episode_ids, since=since, max_attempts=max_attempts, limit=limit)
 
 
 def publisher_transcript(db, episode_id):

@@ -366,34 +366,35 @@ def _escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(segments):
-    """WebVTT, one cue per segment, with <v Speaker> when the speaker is known."""
+def to_vtt(segments, timed=None):
+    """WebVTT, one cue per segment, with <v Speaker> when the speaker is known.
+    (timed: _timed(segments), when the caller has it already.)"""
     out = ["WEBVTT", ""]
-    for start, end, text, speaker in _timed(segments):
+    for start, end, text, speaker in timed or _timed(segments):
         voice = f"<v {_escape(speaker)}>" if speaker else ""
         out += [f"{_stamp(start)} --> {_stamp(end)}", voice + _escape(text), ""]
     return "\n".join(out)
 
 
-def to_srt(segments):
+def to_srt(segments, timed=None):
     """SRT, one subtitle per segment, text prefixed "Speaker: " when known."""
     out = []
-    for i, (start, end, text, speaker) in enumerate(_timed(segments), 1):
+    for i, (start, end, text, speaker) in enumerate(timed or _timed(segments), 1):
         out += [str(i), f"{_stamp(start, ',')} --> {_stamp(end, ',')}",
                 f"{speaker}: {text}" if speaker else text, ""]
     return "\n".join(out)
 
 
-def to_json(segments):
+def to_json(segments, timed=None):
     """Podcasting 2.0 JSON transcript: {"version": "1.0.0", "segments": [...]}."""
     items = []
-    for start, end, text, speaker in _timed(segments):
+    for start, end, text, speaker in timed or _timed(segments):
         item = {"speaker": speaker} if speaker else {}
         items.append({**item, "startTime": start, "endTime": end, "body": text})
     return json.dumps({"version": "1.0.0", "segments": items}, indent=2, ensure_ascii=False) + "\n"
 
 
-def to_txt(segments):
+def to_txt(segments, timed=None):
     """Plain text, one "Speaker: text" paragraph per speaker turn."""
     paragraphs = []
     for speaker, turn in itertools.groupby(segments, key=lambda seg: seg.get("speaker") or None):
@@ -410,3 +411,12 @@ def write(segments, fmt):
     if fmt not in WRITERS:
         raise TranscriptFormatError(f"cannot write {fmt!r}; expected one of {', '.join(WRITERS)}")
     return WRITERS[fmt](segments)
+
+
+def write_all(segments, fmts):
+    """{fmt: text} for several formats, the segments' times filled in once for all."""
+    for fmt in fmts:
+        if fmt not in WRITERS:
+            raise TranscriptFormatError(f"cannot write {fmt!r}; expected one of {', '.join(WRITERS)}")
+    timed = list(_timed(segments))
+    return {fmt: WRITERS[fmt](segments, timed) for fmt in fmts}

@@ -8,6 +8,7 @@ from .db import utcnow
 from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
 from .people import add_alias, save_person
 from .profiles import merge_people
+from .files import sync_all
 from .transcripts import save_transcript
 
 IMPORT_FEED_URL = "import:transcripts"
@@ -114,10 +115,11 @@ def _record_people(db, episode_id, meta, segments):
                                          "group": "cast"}, ignore=True)
 
 
-def import_transcript(db, path, *, transcripts_dir="transcripts"):
+def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True):
     """Import one transcript file. Returns (episode_id, created_episode).
 
     Raises OSError or TranscriptFormatError with a message for the user.
+    sync=False: the caller makes the files durable before it commits (see import_transcripts).
     """
     data = Path(path).read_bytes()
     parsed = formats.parse(data, filename=str(path))
@@ -131,6 +133,33 @@ def import_transcript(db, path, *, transcripts_dir="transcripts"):
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync)
     return episode_id, created
 
+
+BATCH = 50
+
+
+def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=BATCH):
+    """Import many transcript files, yielding (path, episode_id, created, error) for each;
+    error is None or the message of an OSError or TranscriptFormatError (that file is skipped).
+
+    A batch of files goes into one transaction, and its transcript files are made
+    durable with one flush just before it commits (not an fsync per file, four
+    files per episode): a kill or a power cut leaves each batch wholly imported or
+    not at all, and rows never point at files that are not on disk. Results are
+    yielded once their batch has committed.
+    """
+    paths = list(paths)
+    for start in range(0, len(paths), batch_size):
+        results = []
+        with db.atomic():
+            for path in paths[start:start + batch_size]:
+                try:
+                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir, sync=False)
+                except (OSError, formats.TranscriptFormatError) as exc:
+                    results.append((path, None, False, str(exc)))
+                    continue
+                results.append((path, episode_id, created, None))
+            sync_all()
+        yield from results

@@ -3,15 +3,13 @@ synthetic voices (numpy only), the database side (corrections, voice prints),
 and one end-to-end run on real espeak-ng audio with the diarize extra."""
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import CORPUS, FIXTURES
+from conftest import CORPUS, FIXTURES, build_corpus
 from pipeline import diarize, speakers
 from pipeline.cli import cli
 from pipeline.db import open_db
@@ -411,12 +409,8 @@ def test_real_interview_gets_the_right_names(tmp_path, db_path):
     """One dev-corpus interview (espeak-ng voices), audio only, through the CLI."""
     if not CORPUS.exists():
         pytest.skip("../shared/corpus is not beside the project")
-    scripts = tmp_path / "interviews"
-    scripts.mkdir()
-    shutil.copy(CORPUS / "interviews" / "d01-corie-miller.yaml", scripts)
     out = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(scripts), str(out), "--no-feed-transcripts",
-                    "--base-url", out.as_uri() + "/"], check=True, capture_output=True)
+    build_corpus(out, out.as_uri() + "/", "--no-feed-transcripts", only="d01-corie-miller.yaml")
     runner = CliRunner()
     base = ["--db", str(db_path)]
     assert runner.invoke(cli, base + ["ingest", str(out / "feed.xml")]).exit_code == 0

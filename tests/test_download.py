@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from werkzeug import Response
 
-from conftest import range_of, static_handler
+from conftest import static_handler
 from pipeline.cli import cli
 from pipeline.download import DownloadError, download, download_file
 from pipeline.feeds import ingest_feed
@@ -41,9 +41,9 @@ def test_partial_file_from_a_killed_run_is_resumed(httpserver, tmp_path):
 
 
 def test_size_limit_refuses_before_downloading(raw_server, tmp_path):
-    server = raw_server(lambda r: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nxxxx" % (2 * 1024 ** 3))
+    server = raw_server(reply=lambda r: [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nxxxx" % (2 * 1024 ** 3)])
     with make_client() as client, pytest.raises(DownloadError, match="over the limit"):
-        download_file(server.url + "big.mp3", tmp_path / "big.mp3", client=client,
+        download_file(server.url + "/big.mp3", tmp_path / "big.mp3", client=client,
                       max_bytes=1024 ** 3, policy=FAST)
     assert not list(tmp_path.iterdir())
 
@@ -105,26 +105,26 @@ def test_changed_enclosure_is_downloaded_again(httpserver, tmp_path, db):
 
 def test_connection_reset_mid_body_then_resume(raw_server, tmp_path):
     def reply(request):
-        start = range_of(request)
+        start = request.range
         if start is None:  # claim the whole file, send part of it, hang up
-            return [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(AUDIO) + AUDIO[:30000], b""]
+            return [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(AUDIO) + AUDIO[:30000]]
         body = AUDIO[start:]
-        return (b"HTTP/1.1 206 Partial Content\r\nContent-Length: %d\r\n"
-                b"Content-Range: bytes %d-%d/%d\r\n\r\n" % (len(body), start, len(AUDIO) - 1, len(AUDIO)) + body)
+        return [b"HTTP/1.1 206 Partial Content\r\nContent-Length: %d\r\n"
+                b"Content-Range: bytes %d-%d/%d\r\n\r\n" % (len(body), start, len(AUDIO) - 1, len(AUDIO)) + body]
 
-    server = raw_server(reply)
+    server = raw_server(reply=reply)
     with make_client(timeout=5) as client:
-        download_file(server.url + "a.mp3", tmp_path / "a.mp3", client=client, policy=FAST)
+        download_file(server.url + "/a.mp3", tmp_path / "a.mp3", client=client, policy=FAST)
     assert (tmp_path / "a.mp3").read_bytes() == AUDIO
-    assert [range_of(r) for r in server.requests] == [None, 30000]
+    assert [r.range for r in server.log] == [None, 30000]
     assert not (tmp_path / "a.mp3.part").exists()
 
 
 def test_server_ignoring_range_restarts_cleanly(raw_server, tmp_path):
-    server = raw_server(lambda r: b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(AUDIO) + AUDIO)
+    server = raw_server(reply=lambda r: [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(AUDIO) + AUDIO])
     (tmp_path / "a.mp3.part").write_bytes(b"garbage" * 10)
     with make_client(timeout=5) as client:
-        download_file(server.url + "a.mp3", tmp_path / "a.mp3", client=client, policy=FAST)
+        download_file(server.url + "/a.mp3", tmp_path / "a.mp3", client=client, policy=FAST)
     assert (tmp_path / "a.mp3").read_bytes() == AUDIO
 
 

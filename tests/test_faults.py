@@ -6,20 +6,16 @@ import gzip
 import os
 import sys
 import hashlib
-import http
 import re
 import shutil
-import socket
-import struct
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import KEEP_OPEN, RESET, ROOT, respond
 from pipeline.cli import cli
 from pipeline.download import download
 from pipeline.feeds import MAX_FEED_BYTES, FeedError, ingest_feed
@@ -33,114 +29,17 @@ AUDIO = bytes(range(256)) * 400  # 100 KiB of "audio"
 CUT = 40000  # where a broken response stops
 
 
-# --- a server that misbehaves on purpose ----------------------------------------
+# --- a server that misbehaves on purpose (conftest.RawServer) ----------------------
 
-RESET = "reset"  # an action: abort the connection with a TCP RST
-KEEP_OPEN = "keep-open"  # an action: keep the connection for another request
-
-
-class Request:
-    def __init__(self, method, path, headers):
-        self.method, self.path, self.headers, self.time = method, path, headers, time.monotonic()
-
-    @property
-    def range(self):
-        value = self.headers.get("range")
-        return int(value.split("=")[1].split("-")[0]) if value else None
-
-
-class FaultServer:
-    """A loopback HTTP/1.1 server answering each request with the actions its
-    handler returns: bytes to send, a number of seconds to stall, RESET.
-
-    ``routes`` are the normal answers; ``faults[path]`` is a list of handlers
-    used once each, in order, before the route answers again."""
-
-    def __init__(self, host="127.0.0.1"):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
-        self.routes, self.faults, self.log = {}, {}, []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def requests(self, path):
-        return [r for r in self.log if r.path == path]
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        conn.settimeout(5)
-        try:
-            while True:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                line, *lines = data.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
-                method, path, _ = line.split(" ", 2)
-                request = Request(method, path, {k.strip().lower(): v.strip()
-                                                 for k, v in (h.split(":", 1) for h in lines)})
-                self.log.append(request)
-                queue = self.faults.get(path)
-                handler = queue.pop(0) if queue else self.routes.get(path, lambda r: [respond(404)])
-                actions = handler(request)
-                for action in actions:
-                    if action == RESET:
-                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                        return
-                    if isinstance(action, (int, float)):
-                        time.sleep(action)
-                    elif isinstance(action, bytes):
-                        conn.sendall(action)
-                if KEEP_OPEN not in actions:
-                    return
-        except OSError:
-            pass  # the client gave up on us: that is the point of most faults
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+@pytest.fixture
+def server(raw_server):
+    return raw_server()
 
 
 @pytest.fixture
-def servers():
-    made = []
-
-    def make(host="127.0.0.1"):
-        made.append(FaultServer(host))
-        return made[-1]
-
-    yield make
-    for s in made:
-        s.close()
-
-
-@pytest.fixture
-def server(servers):
-    return servers()
-
-
-@pytest.fixture
-def other(servers):
+def other(raw_server):
     """A second server under another host name (localhost, not 127.0.0.1) and port."""
-    return servers("localhost")
-
-
-def respond(status, body=b"", headers=(), length=None, close=True):
-    """Raw response bytes; ``length`` declares a Content-Length other than the truth."""
-    lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}",
-             f"Content-Length: {len(body) if length is None else length}", *headers]
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return raw_server("localhost")
 
 
 def serve(data, content_type="audio/mpeg", etag=None):
@@ -644,9 +543,9 @@ def test_a_feed_that_trickles_hits_the_deadline(raw_server, db):
     from pipeline.feeds import fetch_feed
 
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-    server = raw_server(lambda r: [head] + [b"<"] * 20, connections=1)
+    server = raw_server(reply=lambda r: [head] + [0.1, b"<"] * 20)
     with pytest.raises(FeedError, match="took more than 1 s"):
-        fetch_feed(server.url + "feed.xml", deadline=1.0, policy=RetryPolicy(attempts=1))
+        fetch_feed(server.url + "/feed.xml", deadline=1.0, policy=RetryPolicy(attempts=1))
 
 
 # --- what a feed may point us at (urls.py) -------------------------------------------

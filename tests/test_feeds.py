@@ -213,3 +213,45 @@ def test_feeds_commands_and_opml(tmp_path):
     bad.write_text("<html/>")
     result = runner.invoke(cli, ["feeds", "import", str(bad), "--db", db])
     assert result.exit_code == 1 and "not an OPML file" in result.output
+
+
+def test_one_ingest_run_uses_one_connection_for_every_feed(db):
+    # one client (connection pool) per run: three feeds on a keep-alive server
+    # arrive on one connection, and their people go in together
+    import http.server
+    import threading
+
+    from pipeline.stages import ingest
+    from pipeline.subscriptions import subscribe
+
+    ports = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            ports.append(self.client_address[1])
+            n = self.path.strip("/").split(".")[0]
+            body = rss([(f"{n}-{i}", f"Episode {i}") for i in range(3)],
+                       extra_channel="<podcast:person xmlns:podcast='https://podcastindex.org/namespace/1.0'>"
+                                     f"Host {n}</podcast:person>").replace(b"'http://127.0.0.1:1/", b"'http://x/")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        result = ingest(db, feeds=subscribe(db, [f"{base}/a.xml", f"{base}/b.xml", f"{base}/c.xml"]))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.counts["new"] == 9 and result.errors == []
+    assert len(ports) == 3 and len(set(ports)) == 1
+    assert [r["name"] for r in db.query("select name from people order by name")] == ["Host a", "Host b", "Host c"]
+    assert db.execute("select count(*) from episode_people").fetchone()[0] == 9

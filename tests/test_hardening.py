@@ -3,9 +3,8 @@ stopping downloads, removing feeds without losing editors' work, replaced
 audio, and diarizing a stored transcript. Like test_faults.py, each case is
 driven through the real thing: podpipe subprocesses, loopback HTTP, a real
 SQLite file."""
-import functools
-import http.server
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -14,41 +13,23 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from werkzeug import Response
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, build_corpus, serve_dir
 
 PODPIPE = [sys.executable, "-m", "pipeline.cli"]
 LENNY = CORPUS / "lenny"
 
 
-class Site:
-    """A folder served over HTTP on 127.0.0.1 in a thread."""
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handler = functools.partial(_QuietHandler, directory=str(self.folder))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def site(tmp_path):
-    made = Site(tmp_path / "site")
-    yield made
-    made.close()
+def site(httpserver, tmp_path):
+    """A folder served over HTTP on loopback: ``site.folder`` and ``site.url``."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    return SimpleNamespace(folder=folder, url=serve_dir(httpserver, folder))
 
 
 def write_feed(site, episodes, title="Lenny"):
@@ -193,75 +174,59 @@ def test_removing_a_feed_with_yes_does_not_ask(tmp_path, site):
 
 # --- 5: Ctrl-C or SIGTERM during downloads --------------------------------------------
 
-class _SlowAudio(http.server.BaseHTTPRequestHandler):
-    """Every path is 1 MiB of audio sent in 64 KiB chunks, 20 ms apart; each GET is logged."""
-    started = []
+def slow_audio(feed, started):
+    """A handler: every path but the feed is 1 MiB of audio sent in 64 KiB chunks,
+    20 ms apart; each GET is logged in ``started`` with its time."""
+    def chunks():
+        for _ in range(16):
+            yield b"\xff" * 65536
+            time.sleep(0.02)
 
-    def do_GET(self):
-        type(self).started.append((self.path, time.monotonic()))
-        if self.path.endswith(".xml"):
-            body = self.server.feed.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "audio/mpeg")
-        self.send_header("Content-Length", str(16 * 65536))
-        self.end_headers()
-        try:
-            for _ in range(16):
-                self.wfile.write(b"\xff" * 65536)
-                time.sleep(0.02)
-        except OSError:
-            pass
+    def handler(request):
+        started.append((request.path, time.monotonic()))
+        if request.path.endswith(".xml"):
+            return Response(feed)
+        return Response(chunks(), mimetype="audio/mpeg", headers={"Content-Length": str(16 * 65536)})
 
-    def log_message(self, *args):
-        pass
+    return handler
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_stopping_downloads_is_prompt_and_records_every_finished_file(tmp_path, sig):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowAudio)
-    base = f"http://127.0.0.1:{server.server_port}/"
-    server.feed = ("<rss version='2.0'><channel><title>Slow</title>" + "".join(
+def test_stopping_downloads_is_prompt_and_records_every_finished_file(tmp_path, sig, httpserver):
+    base = httpserver.url_for("/")
+    feed = ("<rss version='2.0'><channel><title>Slow</title>" + "".join(
         f"<item><title>e{n}</title><guid>e{n}</guid><enclosure url='{base}e{n}.mp3' length='1048576' "
         f"type='audio/mpeg'/></item>" for n in range(12)) + "</channel></rss>")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _SlowAudio.started = []
+    started = []
+    httpserver.expect_request(re.compile(r"^/.*$")).respond_with_handler(slow_audio(feed, started))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PODPIPE_DB": str(tmp_path / "x.db")}
-    try:
-        job = subprocess.Popen(PODPIPE + ["run", base + "feed.xml", "--stages", "ingest,download", "--silent",
-                                          "--concurrency", "2"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        audio = tmp_path / "audio"
-        deadline = time.monotonic() + 60
-        while not [p for p in audio.rglob("*.mp3")] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # some files done, two in the middle
-        stopped_at = time.monotonic()
-        job.send_signal(sig)
-        _, err = job.communicate(timeout=60)
-        assert job.returncode == 130, err
-        assert "interrupted; finished and saved" in err
-        # nothing new is started once we are told to stop
-        assert [path for path, at in _SlowAudio.started if at > stopped_at + 0.1] == []
-        finished = sorted(p.name for p in audio.rglob("*.mp3"))
-        assert 0 < len(finished) < 12
-        db = sqlite3.connect(tmp_path / "x.db")
-        known = sorted(Path(p).name for (p,) in db.execute("select audio_path from episodes where audio_path is not null"))
-        assert known == finished
-        problems = podpipe(tmp_path, "check").stdout
-        assert "unknown file" not in problems
-        # and the next run takes up where this one stopped
-        result = podpipe(tmp_path, "run", "--stages", "download", "--silent")
-        assert result.returncode == 0, result.stderr
-        assert f"download: {12 - len(finished)} downloaded, 0 failed" in result.stdout
-        assert podpipe(tmp_path, "check").returncode == 0
-    finally:
-        server.shutdown()
-        server.server_close()
+    job = subprocess.Popen(PODPIPE + ["run", base + "feed.xml", "--stages", "ingest,download", "--silent",
+                                      "--concurrency", "2"], env=env, cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    audio = tmp_path / "audio"
+    deadline = time.monotonic() + 60
+    while not [p for p in audio.rglob("*.mp3")] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # some files done, two in the middle
+    stopped_at = time.monotonic()
+    job.send_signal(sig)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 130, err
+    assert "interrupted; finished and saved" in err
+    # nothing new is started once we are told to stop
+    assert [path for path, at in started if at > stopped_at + 0.1] == []
+    finished = sorted(p.name for p in audio.rglob("*.mp3"))
+    assert 0 < len(finished) < 12
+    db = sqlite3.connect(tmp_path / "x.db")
+    known = sorted(Path(p).name for (p,) in db.execute("select audio_path from episodes where audio_path is not null"))
+    assert known == finished
+    problems = podpipe(tmp_path, "check").stdout
+    assert "unknown file" not in problems
+    # and the next run takes up where this one stopped
+    result = podpipe(tmp_path, "run", "--stages", "download", "--silent")
+    assert result.returncode == 0, result.stderr
+    assert f"download: {12 - len(finished)} downloaded, 0 failed" in result.stdout
+    assert podpipe(tmp_path, "check").returncode == 0
 
 
 # --- 7: new audio under the same guid ----------------------------------------------
@@ -311,12 +276,8 @@ def test_diarizing_a_stored_whisper_transcript_finds_both_voices_and_items(tmp_p
         pytest.skip("needs the diarize extra, espeak-ng and ffmpeg")
     if not CORPUS.exists():
         pytest.skip("../shared/corpus is not beside the project")
-    scripts = tmp_path / "interviews"
-    scripts.mkdir()
-    shutil.copy(CORPUS / "interviews" / "d01-corie-miller.yaml", scripts)
     out = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(CORPUS / "build.py"), str(scripts), str(out), "--no-feed-transcripts",
-                    "--base-url", out.as_uri() + "/"], check=True, capture_output=True)
+    build_corpus(out, out.as_uri() + "/", "--no-feed-transcripts", only="d01-corie-miller.yaml")
     podpipe(tmp_path, "run", out / "feed.xml", "--model", "tiny.en", "--silent", check=True)
     db = sqlite3.connect(tmp_path / "x.db")
     assert db.execute("select count(*) from items").fetchone() == (0,)  # no speakers, no items

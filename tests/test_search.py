@@ -180,8 +180,12 @@ def test_quote_searches_words_literally(fixture_db, db_path):
 
 def test_limit_and_output_formats(fixture_db, db_path):
     result = run(db_path, "search", "--limit", "2", "--json")
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == [1, 2]  # highest extractor score first without a query
+    assert result.stderr == "(the first 2 results; --limit 0 for all)\n"
+    everything = run(db_path, "search", "--limit", "0", "--nl")
+    assert len(everything.stdout.splitlines()) > 2 and everything.stderr == ""
+    assert run(db_path, "search", "--limit", "-1").exit_code == 2
     assert run(db_path, "search", "nothingmatches").output == ""
     assert run(db_path, "search", "nothingmatches", "--csv").output == "\n"
     assert run(db_path, "search", "nothingmatches", "--json").output == "[\n]\n"
@@ -240,3 +244,51 @@ def test_topics_are_the_extractors_taxonomy():
     from pipeline.search import TOPICS
 
     assert list(TOPICS) == list(EXTRACTOR_TOPICS)
+
+
+def test_many_segment_results_agree_with_and_without_a_limit(fixture_db):
+    # 400 matching segments: all of them come back in one pass; a limit ranks
+    # first and reads only the rows it returns; both give the same rows in the same order.
+    tid = fixture_db.execute("select min(id) from transcripts").fetchone()[0]
+    fixture_db["segments"].insert_all(
+        {"transcript_id": tid, "idx": 100 + n, "start": n, "end": n + 1, "speaker": "Corie Miller",
+         "text": "we run an experiment " + "every week " * (n % 7) + f"number {n}"} for n in range(400))
+    everything = list(search_segments(fixture_db, "experiment*"))
+    assert len(everything) == 400
+    assert [r["rank"] for r in everything] == sorted(r["rank"] for r in everything)
+    assert all("[experiment]" in r["snippet"] and r["role"] == "Product Manager" and r["episode"] for r in everything)
+    assert list(search_segments(fixture_db, "experiment*", limit=37)) == everything[:37]
+    assert list(search_segments(fixture_db, "experiment*", limit=400)) == everything
+    # the window: only the newest 50 matches are ranked, with or without a limit
+    newest = list(search_segments(fixture_db, "experiment*", rank_window=50))
+    assert sorted(ids(newest)) == sorted(ids(everything))[-50:]
+    assert list(search_segments(fixture_db, "experiment*", rank_window=50, limit=10)) == newest[:10]
+
+
+def test_search_reads_without_importing_sqlite_utils(fixture_db, db_path):
+    # sqlite-utils (its plugin scan, numpy) was two thirds of a search's start-up
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipeline.cli import cli\n"
+            "try: cli(['search', 'customer', '--kind', 'segment', '--nl', '--db', sys.argv[1]])\n"
+            "except SystemExit: pass\n"
+            "assert 'sqlite_utils' not in sys.modules, 'sqlite_utils was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+
+
+def test_reading_a_database_with_pending_migrations_migrates_it_first(db_path):
+    import sqlite_utils
+
+    from pipeline.db import ReadDatabase, migrations, open_for_reading
+
+    older = sqlite_utils.Migrations(migrations.name)  # a database made before the last migration
+    for fn, options in migrations.registered[:-1]:
+        older(**options)(fn)
+    older.apply(sqlite_utils.Database(db_path))
+    db = open_for_reading(db_path)
+    assert not isinstance(db, ReadDatabase)  # the full open ran the missing migration
+    assert {m.name for m in older.applied(db)} == set(migrations.names())
+    assert isinstance(open_for_reading(db_path), ReadDatabase)

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from conftest import CORPUS, ROOT
 from pipeline.cli import cli
-from pipeline.db import open_db
 from pipeline.download import download
 from pipeline.feeds import ingest_feed
 from pipeline.transcribe import transcribe

@@ -1,0 +1,105 @@
+"""`transcripts import` of the real transcripts, repeated to --files (303, as in
+issue 13), against a floor measured in the same run: read each file, YAML front
+matter, the turn regex, one executemany of the segments and an FTS5 rebuild,
+with no transcript files written.
+
+    .venv/bin/python bench/transcript_import.py [--files 303] [--repeat 3]
+
+Also timed, as a reference: the same files one import_transcript call each with
+an fsync per written file (the path before batching). Ours and the floor take
+turns; medians. Target: within 2x of the floor. Wall time on a shared machine is
+noisy and fsync time is I/O, not CPU, so both are printed.
+"""
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from corpus import replicate  # noqa: E402
+from pipeline.db import open_db  # noqa: E402
+from pipeline.transcript_formats import FRONT_MATTER, MD_TURN  # noqa: E402
+from pipeline.transcript_import import import_transcript, import_transcripts  # noqa: E402
+
+
+def floor(files, db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("create table segments (id integer primary key, episode int, idx int, start real, "
+                 "speaker text, text text)")
+    rows = []
+    for n, path in enumerate(files):
+        text = Path(path).read_text(encoding="utf-8")
+        m = FRONT_MATTER.match(text)
+        yaml.safe_load(m.group(1))
+        speaker = None
+        for line in text[m.end():].split("\n"):
+            turn = MD_TURN.match(line.strip())
+            if turn:
+                speaker = turn.group("speaker") or speaker
+                rows.append((n, len(rows), turn.group("time"), speaker, turn.group("text")))
+            elif rows and line.strip():
+                rows[-1] = rows[-1][:4] + (rows[-1][4] + " " + line.strip(),)
+    with conn:
+        conn.executemany("insert into segments (episode, idx, start, speaker, text) values (?, ?, ?, ?, ?)", rows)
+        conn.execute("create virtual table segments_fts using fts5(text, speaker, content=segments, "
+                     "content_rowid=id, tokenize='porter')")
+        conn.execute("insert into segments_fts (segments_fts) values ('rebuild')")
+    conn.close()
+    return len(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=303)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-reference", action="store_true", help="Skip the per-file fsync reference")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = replicate(args.files, Path(tmp) / "in")
+        runs = iter(range(10 ** 6))
+
+        def ours():
+            k = next(runs)
+            db = open_db(Path(tmp) / f"ours{k}.db")
+            results = list(import_transcripts(db, files, transcripts_dir=Path(tmp) / f"t{k}"))
+            assert not [r for r in results if r[3]], [r for r in results if r[3]][:3]
+            db.conn.close()
+
+        def per_file():
+            k = next(runs)
+            db = open_db(Path(tmp) / f"old{k}.db")
+            for path in files:
+                import_transcript(db, path, transcripts_dir=Path(tmp) / f"t{k}")
+            db.conn.close()
+
+        def bare():
+            return floor(files, Path(tmp) / f"floor{next(runs)}.db")
+
+        fns = {"podpipe import_transcripts (batched)": ours, "floor (YAML, regex, executemany, FTS rebuild)": bare}
+        if not args.no_reference:
+            fns["reference: import_transcript per file, fsync per file"] = per_file
+        times = {k: [] for k in fns}
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.files} transcripts; "
+              f"median of {args.repeat}")
+        for _ in range(args.repeat):
+            for name, fn in fns.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                fn()
+                times[name].append((time.perf_counter() - t0, time.process_time() - c0))
+        med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+        for name, (w, c) in med.items():
+            print(f"  {name}: {w:.2f} s (CPU {c:.2f} s)")
+        names = list(fns)
+        ratio = med[names[0]][0] / med[names[1]][0]
+        print(f"ratio to the floor: {ratio:.2f}x (CPU {med[names[0]][1] / med[names[1]][1]:.2f}x); "
+              f"target 2x: {'met' if ratio <= 2 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

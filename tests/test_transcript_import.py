@@ -1,0 +1,60 @@
+"""Importing many transcripts in batches: one transaction and one flush of the
+files per batch, and a kill leaves whole batches (skipped without ../shared)."""
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CORPUS, ROOT
+from pipeline.db import open_db
+from pipeline.transcript_import import import_transcripts
+
+LENNY = CORPUS / "lenny"
+pytestmark = pytest.mark.skipif(not LENNY.is_dir(), reason="the shared corpus is not here")
+
+
+def counts(db_path):
+    db = open_db(db_path)
+    return (db.execute("select count(*) from transcripts").fetchone()[0],
+            db.execute("select count(*) from segments").fetchone()[0],
+            db.execute("select count(*) from episodes").fetchone()[0])
+
+
+def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_imported(tmp_path, db_path):
+    good = sorted(LENNY.glob("*.md"))[:3]
+    bad = tmp_path / "bad.vtt"
+    bad.write_text("WEBVTT\n\nnot a cue at all --> nope\n")
+    results = list(import_transcripts(open_db(db_path), [good[0], bad, good[1], good[2]],
+                                      transcripts_dir=tmp_path / "t", batch_size=2))
+    assert [(r[0], r[1], r[2]) for r in results] == [(good[0], 1, True), (bad, None, False),
+                                                     (good[1], 2, True), (good[2], 3, True)]
+    assert isinstance(results[1][3], str) and results[1][3]  # the reason, for the user
+    assert counts(db_path)[0] == 3
+    assert len(list((tmp_path / "t").rglob("*.json"))) == 3
+
+
+KILLED_IMPORT = """
+import sys
+from pipeline.db import open_db
+from pipeline.transcript_import import import_transcripts
+db = open_db(sys.argv[1])
+for path, *_ in import_transcripts(db, sys.argv[3:], transcripts_dir=sys.argv[2], batch_size=5):
+    print(path, flush=True)
+"""
+
+
+def test_a_killed_import_leaves_whole_batches_and_a_rerun_finishes_it(tmp_path, db_path):
+    files = [str(p) for p in sorted(LENNY.glob("*.md"))[:20]]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_IMPORT, str(db_path), str(tmp_path / "t"), *files],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc.stdout.readline()  # the first batch has committed
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    transcripts, segments, episodes = counts(db_path)
+    assert transcripts % 5 == 0 and 5 <= transcripts < 20 and episodes == transcripts
+    list(import_transcripts(open_db(db_path), files, transcripts_dir=tmp_path / "t", batch_size=5))
+    clean = tmp_path / "clean.db"
+    list(import_transcripts(open_db(clean), files, transcripts_dir=tmp_path / "t2", batch_size=20))
+    assert counts(db_path) == counts(clean)
+    assert len(list((tmp_path / "t").rglob("*.vtt"))) == 20
