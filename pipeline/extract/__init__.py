@@ -14,10 +14,13 @@ from . import rules
 from .clean import clean_text
 from .model import load_model, features, predict
 from .rules import (MIN_PER_KIND, TOPICS, classify_sentence, episode_proper_nouns, max_items,  # noqa: F401
-                    split_sentences, topics_for)
+                    split_sentences, topics_for)  # the package's public names
 from .selection import select, span_embeddings
 from .sentences import candidates, guest_speakers, sentence_rows
 
+__all__ = ["EXTRACTORS", "EXTRACTOR_VERSION", "MIN_PER_KIND", "TOPICS", "classify", "classify_sentence",
+           "clean_text", "episode_proper_nouns", "extract_items", "extractor_version", "max_items",
+           "split_sentences", "topics_for"]
 log = logging.getLogger(__name__)
 EXTRACTORS = ("model", "rules")
 

@@ -413,7 +413,11 @@ def _analyse(text, proper_nouns=None, context=None):
 
 def _tip_features(f):
     """Tip rules that fire, and the tip probability; records what the quote rules reuse in f."""
-    context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count, fp_subject, narrative, frame, clause, clause_words, tense, openers, proper_nouns, names, has_topic = (f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"], f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"], f["narrative"], f["frame"], f["clause"], f["clause_words"], f["tense"], f["openers"], f["proper_nouns"], f["names"], f["has_topic"])
+    (context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count,
+     fp_subject, narrative, tense, openers, names, has_topic) = (
+        f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"],
+        f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"],
+        f["narrative"], f["tense"], f["openers"], f["names"], f["has_topic"])
     tip_f = []
     imp = _is_imperative(words)
     if not imp and n > 2 and words[1] in {"yourself", "yourselves"} and words[0] not in FIRST_PERSON | {"you"}:
@@ -493,7 +497,13 @@ def _tip_features(f):
 
 def _quote_features(f):
     """Quote rules that fire, and the quote probability (after _tip_features)."""
-    context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count, fp_subject, narrative, frame, clause, clause_words, tense, openers, proper_nouns, names, has_topic, imp, trailing, cut_off = (f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"], f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"], f["narrative"], f["frame"], f["clause"], f["clause_words"], f["tense"], f["openers"], f["proper_nouns"], f["names"], f["has_topic"], f["imp"], f["trailing"], f["cut_off"])
+    (context, raw, core, words, all_words, n, low, question, social, reference, domain, first, fp_count,
+     fp_subject, narrative, frame, clause, clause_words, tense, openers, proper_nouns, has_topic, imp,
+     trailing, cut_off) = (
+        f["context"], f["raw"], f["core"], f["words"], f["all_words"], f["n"], f["low"], f["question"],
+        f["social"], f["reference"], f["domain"], f["first"], f["fp_count"], f["fp_subject"],
+        f["narrative"], f["frame"], f["clause"], f["clause_words"], f["tense"], f["openers"],
+        f["proper_nouns"], f["has_topic"], f["imp"], f["trailing"], f["cut_off"])
     quote_f = []
     raw_first = all_words[0] if all_words else ""
     subject = _subject_kind(clause_words, clause)
