@@ -216,9 +216,40 @@ def m007_desk_queue(db):
     # the first page costs the same with a hundred items or a hundred thousand.
     db.execute("create index if not exists idx_items_desk_queue on items(status, reviewed, score desc, id)")
 
+@migrations()
+def m008_semantic_embeddings(db):
+    # Windows of a few transcript segments by one speaker, so that a passage carries a thought.
+    db["passages"].create({
+        "id": int, "episode_id": int, "transcript_id": int, "first_idx": int, "last_idx": int,
+        "start": float, "end": float, "speaker": str, "text": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id"), ("transcript_id", "transcripts", "id")])
+    db["passages"].create_index(["transcript_id", "first_idx"])
+    db["passages"].create_index(["episode_id"])
+    # What the passages of a transcript were made from ("segment count:largest segment id"),
+    # so a transcript whose segments were replaced gets new passages.
+    db["embedded_transcripts"].create({
+        "transcript_id": int, "episode_id": int, "segments": str, "model": str, "updated": str,
+    }, pk="transcript_id", foreign_keys=[("transcript_id", "transcripts", "id"), ("episode_id", "episodes", "id")])
+    # One vector per item or passage (kind, ref_id), int8; see pipeline/vectors.py.
+    db["embeddings"].create({
+        "id": int, "kind": str, "ref_id": int, "episode_id": int, "model": str, "text_sha": str,
+        "vector": bytes, "list": int,
+    }, pk="id", not_null={"kind", "ref_id", "model", "vector"}, foreign_keys=[("episode_id", "episodes", "id")])
+    db["embeddings"].create_index(["kind", "ref_id"], unique=True)
+    db["embeddings"].create_index(["kind", "list"])
+    db["embeddings"].create_index(["episode_id"])
+    db["vector_index"].create({
+        "kind": str, "model": str, "centroids": bytes, "lists": int, "trained_on": int, "created": str,
+    }, pk=("kind", "model"))
+    # Near-duplicate items: every member of a group, the representative (group_id) included.
+    db["near_duplicates"].create({"item_id": int, "group_id": int, "similarity": float}, pk="item_id")
+    db["near_duplicates"].create_index(["group_id"])
+
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
-LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
+LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds"),
+                    ("near_duplicates", "item_id", "items")]
 
 
 def _references(db):
