@@ -71,13 +71,22 @@ def vector_of(db, kind, ref_id):
 
 # --- the inverted-file index -----------------------------------------------------
 
+_centroids = {}  # (database file, kind, model) -> (created, centroids): read once per process
+
+
 def load_index(db, kind):
     """(centroids, trained_on) of a kind's index for the current model, or (None, 0)."""
-    row = db.execute("select centroids, lists, trained_on from vector_index where kind = ? and model = ?",
-                     [kind, model_tag()]).fetchone()
+    tag = model_tag()
+    row = db.execute("select created, lists, trained_on, rowid from vector_index where kind = ? and model = ?",
+                     [kind, tag]).fetchone()
     if not row:
         return None, 0
-    return np.frombuffer(row[0], dtype=np.float32).reshape(row[1], DIM), row[2]
+    key = (db.conn.execute("pragma database_list").fetchone()[2], kind, tag)
+    stamp = (row[0], row[1], row[2])
+    if _centroids.get(key, (None,))[0] != stamp:
+        blob = db.execute("select centroids from vector_index where rowid = ?", [row[3]]).fetchone()[0]
+        _centroids[key] = (stamp, np.frombuffer(blob, dtype=np.float32).reshape(row[1], DIM))
+    return _centroids[key][1], row[2]
 
 
 def assign_lists(centroids, vectors):
