@@ -21,8 +21,8 @@ DUPLICATE_FILTER = """i.id not in (
 
 def group_duplicates(db, item_ids):
     """Put each of these items in a group with its near-duplicates; returns
-    the number of items that joined or formed a group."""
-    joined = 0
+    the number of groups these items are now in."""
+    joined = set()
     for item_id in item_ids:
         vector = vector_of(db, "item", item_id)
         if vector is None:
@@ -37,9 +37,10 @@ def group_duplicates(db, item_ids):
         for group in groups:  # joining two groups makes one
             members.update({r[0]: r[1] for r in db.execute(
                 "select item_id, similarity from near_duplicates where group_id = ?", [group]) if r[0] not in members})
-        _save_group(db, members)
-        joined += 1
-    return joined
+        joined.add(_save_group(db, members))
+    # a later item may have merged an earlier one's group into its own
+    return db.execute(f"select count(distinct group_id) from near_duplicates where group_id in "
+                      f"({','.join('?' * len(joined))})", list(joined)).fetchone()[0] if joined else 0
 
 
 def _save_group(db, members):
@@ -50,6 +51,7 @@ def _save_group(db, members):
         for item_id, similarity in members.items():
             db.execute("insert or replace into near_duplicates (item_id, group_id, similarity) values (?, ?, ?)",
                        [item_id, rep, round(similarity, 4)])
+    return rep
 
 
 def group_of(db, item_id):

@@ -98,8 +98,9 @@ def select_items(db, *, collection=None, query=None, group_by_person=False, **fi
     elif query:
         meta["title"] = f"Search: {query}"
     where, params = item_where(db, collection_id=collection_id, **filters)
-    if collection_id is None and "near_duplicates" in db.table_names():
-        # a line said twice is exported once (pipeline.duplicates); a collection is an editor's own choice
+    if collection_id is None and filters.get("ids") is None and "near_duplicates" in db.table_names():
+        # a line said twice is exported once (pipeline.duplicates); a collection or
+        # items asked for by id are an editor's own choice
         where += f" and {DUPLICATE_FILTER}"
     params["cid"] = collection_id
     source = f"items i {ITEM_JOINS}"
