@@ -157,9 +157,14 @@ def _list(lists, i):
 
 
 def drop_orphans(db):
-    """Vectors of items that are gone (re-extraction removes items), and their group rows."""
+    """Vectors of items that are gone (re-extraction removes items), passages of
+    transcripts that are gone (new audio replaces the transcript), and group rows."""
     with db.atomic():
         gone = db.execute("delete from embeddings where kind = 'item' and ref_id not in (select id from items)").rowcount
+        stale = "select id from passages where transcript_id not in (select id from transcripts)"
+        db.execute(f"delete from embeddings where kind = 'passage' and ref_id in ({stale})")
+        db.execute(f"delete from passages where id in ({stale})")
+        db.execute("delete from embedded_transcripts where transcript_id not in (select id from transcripts)")
         db.execute("delete from near_duplicates where item_id not in (select id from items)")
     return gone
 
