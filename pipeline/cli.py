@@ -355,6 +355,7 @@ SUMMARY = {
                   "{failed} failed",
     "diarize": "{diarized} diarized, {failed} failed",
     "extract": "{items} items from {episodes} episodes",
+    "embed": "{passages} passages and {items} items embedded from {episodes} episodes, {duplicates} near-duplicate groups",
     "link": "{episodes} episodes linked, {items_linked} items linked, {suggestions} uncertain matches waiting "
             "('podpipe profiles matches')",
 }
@@ -363,6 +364,7 @@ RUN_SUMMARY = {
     "download": "download: {downloaded} downloaded, {failed} failed",
     "transcribe": "transcribe: {transcribed} transcribed ({publisher} publisher, {whisper} Whisper), {failed} failed",
     "extract": "extract: {items} items from {episodes} episodes",
+    "embed": "embed: {passages} passages and {items} items from {episodes} episodes",
     "link": "link: {items_linked} items linked, {suggestions} uncertain matches waiting",
 }
 
@@ -551,6 +553,20 @@ def classify(input, context, extractor):
     print_rows(classify_lines(input, context=context, extractor=extractor), "nl")
 
 
+@cli.command(name="embed")
+@click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N episodes")
+@db_option
+def embed_cmd(episode_ids, limit, db_path):
+    """Store sentence vectors of passages and items, for search by meaning.
+
+    \b
+    Only new or changed episodes and items are embedded; a new model embeds
+    everything again. Near-duplicate items are grouped as they come.
+    """
+    run_stage_command(get_db(db_path, lock=True, create=True), "embed", episode_ids, limit=limit, silent=True)
+
+
 @cli.command(name="link")
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @db_option
@@ -691,7 +707,7 @@ def profiles_matches(db_path, fmt):
 
 @cli.command()
 @click.argument("feeds_", metavar="[FEED]...", nargs=-1)
-@click.option("--stages", default="ingest,download,transcribe,extract,link", show_default=True,
+@click.option("--stages", default="ingest,download,transcribe,extract,embed,link", show_default=True,
               help="Comma-separated stages to run, in pipeline order")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after DATE")
 @download_options
@@ -922,33 +938,48 @@ SEARCH_LIMIT = 100
 @click.option("--limit", type=click.IntRange(min=0), default=SEARCH_LIMIT, show_default=True,
               help="At most N results, best first (0: all)")
 @quote_option
+@click.option("--mode", type=click.Choice(["fts", "semantic", "hybrid"]),
+              help="fts (words), semantic (meaning) or hybrid (both; the default once 'podpipe embed' has run)")
+@click.option("--semantic", "semantic_query", metavar="QUERY", help="Search by meaning: --mode semantic QUERY")
 @db_option
 @output_options
-def search(query, limit, quote, db_path, fmt, **filters):
-    """Full-text search of tips, quotes (default) or transcript segments, best first.
+def search(query, limit, quote, mode, semantic_query, db_path, fmt, **filters):
+    """Search tips, quotes (default) or transcript segments, best first.
 
-    Porter stemming ("customer" finds "customers"), "a phrase", prefix*,
-    AND/OR/NOT. Without QUERY, lists the items that pass the filters.
+    By words (FTS5: porter stemming, so "customer" finds "customers", "a
+    phrase", prefix*, AND/OR/NOT), by meaning, or both merged (hybrid, the
+    default when vectors exist). Without QUERY, lists every item that passes
+    the filters. Segments found by meaning are passages of a few segments.
 
     \b
     Examples:
         podpipe search "product market fit" --kind quote --since 2024-01-01
         podpipe search --kind tip --role "product manager" --topic customers
         podpipe search 'roadmap*' --kind segment --person lenny --nl
+        podpipe search --semantic "what does a product manager do all day"
+        podpipe search "saying no to stakeholders" --mode hybrid --kind segment
     """
     from .search import quote_query
     from .search import search as run_search
+    from .semantic import default_mode, search_by_meaning
 
     kind = filters.pop("kind")
-    if quote and query:
-        query = quote_query(query)
+    if semantic_query:
+        if query or mode not in (None, "semantic"):
+            raise click.UsageError("--semantic QUERY takes the place of QUERY and --mode")
+        query, mode = semantic_query, "semantic"
     db = get_db(db_path, read=True)
     options = item_filters(**filters)
     options.pop("kinds")
     if kind == "segment":
         options = {k: v for k, v in options.items() if v}
+    mode = mode or (default_mode(db, kind) if query else "fts")
     # one row more than asked for says whether the limit cut anything off
-    rows = run_search(db, query, kind=kind, limit=limit + 1 if limit else None, **options)
+    wanted = limit + 1 if limit else None
+    if mode == "fts":
+        rows = run_search(db, quote_query(query) if quote and query else query, kind=kind, limit=wanted, **options)
+    else:
+        rows = search_by_meaning(db, query, kind=kind, mode=mode, limit=wanted, **options)
     print_rows(_at_most(rows, limit), fmt, columns=SEARCH_TABLE_COLUMNS if fmt in (None, "table") else None)
 
 
@@ -959,6 +990,29 @@ def _at_most(rows, limit):
             click.echo(f"(the first {limit} results; --limit 0 for all)", err=True)
             return
         yield row
+
+
+@cli.command()
+@click.argument("item_id", metavar="ID", type=int)
+@click.option("--kind", type=click.Choice(["quote", "tip", "segment"]),
+              help="Only this kind (segment: transcript passages)")
+@click.option("--other-episodes", is_flag=True, help="Only items from other episodes")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="At most N results")
+@db_option
+@output_options
+def similar(item_id, kind, other_episodes, limit, db_path, fmt):
+    """Who else said this: the items (or passages) closest in meaning to item ID.
+
+    \b
+    Examples:
+        podpipe similar 12
+        podpipe similar 12 --other-episodes --kind quote
+        podpipe similar 12 --kind segment --nl
+    """
+    from .semantic import similar as find_similar
+
+    rows = find_similar(get_db(db_path), item_id, kind=kind, limit=limit, other_episodes=other_episodes)
+    print_rows(rows, fmt, columns=SEARCH_TABLE_COLUMNS + ["rank"] if fmt in (None, "table") else None)
 
 
 @cli.command(name="query")
@@ -1125,6 +1179,10 @@ def items_show(item_id, db_path, fmt):
     fetch_items(db, [item_id])
     _, rows = select_items(db, statuses=["all"], ids=[item_id])
     row = next(rows)
+    from .duplicates import group_of
+
+    row["near_duplicates"] = [f"{d['id']}{' (kept)' if d['representative'] else ''}" for d in group_of(db, item_id)
+                              if d["id"] != item_id]
     if fmt in (None, "table"):
         print_rows(({"field": k, "value": ", ".join(map(str, v)) if isinstance(v, list) else v}
                     for k, v in row.items()), fmt)

@@ -315,9 +315,41 @@ def m008_extract_clean_text(db):
     db["items"].add_column("clean_text", str)
 
 
+@migrations()
+def m009_semantic_embeddings(db):
+    # Windows of a few transcript segments by one speaker, so that a passage carries a thought.
+    db["passages"].create({
+        "id": int, "episode_id": int, "transcript_id": int, "first_idx": int, "last_idx": int,
+        "start": float, "end": float, "speaker": str, "text": str,
+    }, pk="id", foreign_keys=[("episode_id", "episodes", "id")])  # no key to transcripts: a new audio replaces the row
+    db["passages"].create_index(["transcript_id", "first_idx"])
+    db["passages"].create_index(["episode_id"])
+    # What the passages of a transcript were made from ("segment count:largest segment id"),
+    # so a transcript whose segments were replaced gets new passages.
+    db["embedded_transcripts"].create({
+        "transcript_id": int, "episode_id": int, "segments": str, "model": str, "updated": str,
+    }, pk="transcript_id", foreign_keys=[("episode_id", "episodes", "id")])
+    # One vector per item or passage (kind, ref_id), int8; see pipeline/vectors.py.
+    db["embeddings"].create({
+        "id": int, "kind": str, "ref_id": int, "episode_id": int, "model": str, "text_sha": str,
+        "vector": bytes, "list": int,
+    }, pk="id", not_null={"kind", "ref_id", "model", "vector"}, foreign_keys=[("episode_id", "episodes", "id")])
+    db["embeddings"].create_index(["kind", "ref_id"], unique=True)
+    # covering, so that a query reads each list's vectors as one run of pages (bench/semantic.py)
+    db["embeddings"].create_index(["kind", "list", "model", "ref_id", "vector"])
+    db["embeddings"].create_index(["episode_id"])
+    db["vector_index"].create({
+        "kind": str, "model": str, "centroids": bytes, "lists": int, "trained_on": int, "created": str,
+    }, pk=("kind", "model"))
+    # Near-duplicate items: every member of a group, the representative (group_id) included.
+    db["near_duplicates"].create({"item_id": int, "group_id": int, "similarity": float}, pk="item_id")
+    db["near_duplicates"].create_index(["group_id"])
+
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
-LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds")]
+LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds"),
+                    ("near_duplicates", "item_id", "items")]
 
 
 def _references(db):

@@ -17,6 +17,7 @@ import yaml
 from .citations import date_of, format_timestamp, person_line, timestamp_url
 from .collections import get_collection
 from .csvsafe import defuse_row
+from .duplicates import DUPLICATE_FILTER
 from .errors import PodpipeError
 from .files import atomic_file
 from .search import ITEM_JOINS, item_where, stream_query
@@ -97,6 +98,10 @@ def select_items(db, *, collection=None, query=None, group_by_person=False, **fi
     elif query:
         meta["title"] = f"Search: {query}"
     where, params = item_where(db, collection_id=collection_id, **filters)
+    if collection_id is None and filters.get("ids") is None and "near_duplicates" in db.table_names():
+        # a line said twice is exported once (pipeline.duplicates); a collection or
+        # items asked for by id are an editor's own choice
+        where += f" and {DUPLICATE_FILTER}"
     params["cid"] = collection_id
     source = f"items i {ITEM_JOINS}"
     order = ["e.published is null", "e.published", "i.episode_id", "i.start", "i.id"]

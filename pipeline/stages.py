@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .download import DEFAULT_MAX_BYTES
 from .runs import finish_run, start_run
 
-PIPELINE = ("ingest", "download", "transcribe", "extract", "link")
+PIPELINE = ("ingest", "download", "transcribe", "extract", "embed", "link")
 
 
 @dataclass
@@ -228,6 +228,22 @@ def extract(db, episode_ids=None, *, limit=None, since=None, rescore=False, extr
     return StageResult("extract", {"episodes": counts["episodes"], "items": counts["items"]})
 
 
+def embed(db, episode_ids=None, *, limit=None, since=None, executor=None, progress=None, notify=None):
+    """Store sentence vectors for transcript passages and items (for search by
+    meaning) and group near-duplicate items. Needs the extract extra; without
+    it the stage says so and does nothing."""
+    from . import embed as stage
+    from .encoder import MISSING_EXTRA, available
+
+    if not available():
+        (notify or _quiet)(f"{MISSING_EXTRA}; skipping embed (search stays full-text)")
+        return StageResult("embed", {"episodes": 0, "passages": 0, "items": 0, "duplicates": 0})
+    done = _with_stage(progress, "embed")
+    counts = stage.embed(db, episode_ids=episode_ids, limit=limit, since=since, executor=executor,
+                         progress=(lambda ep: done("done", episode=ep)) if done else None)
+    return StageResult("embed", counts)
+
+
 def link(db, episode_ids=None, *, since=None, notify=None):
     """Link transcript speakers and items to people and their roles."""
     from . import link as stage
@@ -236,7 +252,7 @@ def link(db, episode_ids=None, *, since=None, notify=None):
 
 
 STAGES = {"ingest": ingest, "download": download, "transcribe": transcribe, "diarize": diarize,
-          "extract": extract, "link": link}
+          "extract": extract, "embed": embed, "link": link}
 
 
 # --- running several -----------------------------------------------------------
