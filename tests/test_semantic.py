@@ -78,16 +78,16 @@ def test_semantic_search_finds_by_meaning(embedded):
     out = runner.invoke(cli, ["--db", str(path), "search", "--semantic", "how often should I speak with my users",
                               "--nl", "--limit", "2"])
     assert out.exit_code == 0, out.output
-    rows = [json.loads(line) for line in out.output.splitlines()]
+    rows = [json.loads(line) for line in out.stdout.splitlines()]  # stderr says the limit cut the list
     assert {rows[0]["id"], rows[1]["id"]} == {1, 6}
     # hybrid is the default once there are vectors; filters still apply
     out = runner.invoke(cli, ["--db", str(path), "search", "speak with users weekly", "--person", "Dana", "--nl"])
-    assert [json.loads(line)["id"] for line in out.output.splitlines()] == [6, 3]
+    assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == [6, 3]
     out = runner.invoke(cli, ["--db", str(path), "search", "--mode", "fts", "speak with users weekly", "--nl"])
     assert out.output == ""
     out = runner.invoke(cli, ["--db", str(path), "search", "--semantic", "sketching before specs", "--kind", "segment",
                               "--nl", "--limit", "1"])
-    assert json.loads(out.output)["text"].startswith("Prototype before you write the spec")
+    assert json.loads(out.stdout)["text"].startswith("Prototype before you write the spec")
 
 
 @needs_extra
