@@ -777,6 +777,23 @@ def _duration(segments):
     return max(times) - min(times) if times else None
 
 
+def mark_sponsor_reads(rows):
+    """Set row["ad"] on sentence rows of a sponsor read: from an opening phrase to the
+    call to action, within one speaker's run."""
+    in_ad = 0
+    for i, row in enumerate(rows):
+        if i and rows[i - 1]["speaker"] != row["speaker"]:
+            in_ad = 0
+        if SPONSOR_START.search(row["text"]):
+            in_ad = 12
+        row["ad"] = bool(in_ad) or bool(SPONSOR_END.search(row["text"]) and
+                                        re.search(r"\b(?:go to|visit|head to|check out|try|at)\b", row["text"], re.I))
+        if in_ad:
+            in_ad -= 1
+            if SPONSOR_END.search(row["text"]):
+                in_ad = 0
+
+
 def extract_items(segments, hosts, cap=True):
     """Tips and quotes said by guests in a time-ordered list of segments.
 
@@ -793,20 +810,7 @@ def extract_items(segments, hosts, cap=True):
         for s, t0, t1 in _sentences_of(seg):
             rows.append({"speaker": speaker, "text": s, "start": t0, "end": t1, "segment_id": seg.get("id")})
 
-    # sponsor reads: from an opening phrase to the call to action, within one speaker's run
-    in_ad = 0
-    for i, row in enumerate(rows):
-        if i and rows[i - 1]["speaker"] != row["speaker"]:
-            in_ad = 0
-        if SPONSOR_START.search(row["text"]):
-            in_ad = 12
-        row["ad"] = bool(in_ad) or bool(SPONSOR_END.search(row["text"]) and
-                                        re.search(r"\b(?:go to|visit|head to|check out|try|at)\b", row["text"], re.I))
-        if in_ad:
-            in_ad -= 1
-            if SPONSOR_END.search(row["text"]):
-                in_ad = 0
-
+    mark_sponsor_reads(rows)
     names = episode_proper_nouns(row["text"] for row in rows)
     open_quote = False  # inside a quotation the speaker opened in an earlier sentence of this turn
     for i, row in enumerate(rows):

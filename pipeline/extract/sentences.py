@@ -6,9 +6,8 @@ sentences of one guest turn, with the speaker's preceding sentences of that turn
 as its context, so that a quote can carry its own setup and a fragment can be
 recognised as one.
 """
-import re
 
-from .rules import SPONSOR_END, SPONSOR_START, UNNAMED_SPEAKER, _sentences_of
+from .rules import UNNAMED_SPEAKER, _sentences_of, mark_sponsor_reads
 
 MAX_SPAN = 3
 MAX_SPAN_WORDS = 90
@@ -30,18 +29,7 @@ def sentence_rows(segments):
                 turn, last = turn + 1, speaker
             rows.append({"speaker": speaker, "text": text, "start": t0, "end": t1,
                          "segment_id": seg.get("id"), "turn": turn})
-    in_ad = 0
-    for i, row in enumerate(rows):
-        if i and rows[i - 1]["turn"] != row["turn"]:
-            in_ad = 0
-        if SPONSOR_START.search(row["text"]):
-            in_ad = 12
-        row["ad"] = bool(in_ad) or bool(SPONSOR_END.search(row["text"]) and
-                                        re.search(r"\b(?:go to|visit|head to|check out|try|at)\b", row["text"], re.I))
-        if in_ad:
-            in_ad -= 1
-            if SPONSOR_END.search(row["text"]):
-                in_ad = 0
+    mark_sponsor_reads(rows)
     return rows
 
 
