@@ -18,9 +18,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+import loopback  # bench/loopback.py: this script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,10 +54,7 @@ def serve(files):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return loopback.serve(Handler)
 
 
 def timed(argv, cwd, env=None):

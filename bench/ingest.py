@@ -23,12 +23,13 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import feedparser
 import httpx
+
+import loopback  # bench/loopback.py: this script's folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.db import open_db  # noqa: E402
@@ -92,10 +93,7 @@ def serve(bodies):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return loopback.serve(Handler)
 
 
 def clock(fn):
