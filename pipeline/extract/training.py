@@ -54,7 +54,10 @@ def episode(path, encode, cache_dir=None):
 def _cached_embeddings(texts, encode, cache_dir):
     if not cache_dir:
         return encode(texts)
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:24]
+    from ..encoder import MODEL_NAME, MODEL_VERSION
+
+    # the encoder's version is part of the key: a new encoder embeds again
+    key = hashlib.sha256("\n".join([MODEL_NAME, MODEL_VERSION, *texts]).encode()).hexdigest()[:24]
     path = Path(cache_dir) / f"{key}.npy"
     if path.exists():
         return np.load(path)
