@@ -121,9 +121,11 @@ def main():
 
 
 def write_card(path, model, split):
-    """The model card's generated part; the validation section is kept as it is."""
+    """The model card's generated part, above the sections written by hand."""
     old = path.read_text() if path.exists() else ""
-    keep = old[old.index("## Validation"):] if "## Validation" in old else "## Validation\n\nRun bench/extract_real.py.\n"
+    # the hand-written sections (how it reproduces, the validation numbers) stay as they are
+    start = next((old.index(h) for h in ("## Reproducing", "## Validation") if h in old), None)
+    keep = old[start:] if start is not None else "## Validation\n\nRun bench/extract_real.py.\n"
     t = model["training"]
     lines = [f"# Extractor model card: {model['version']}", "",
              "Scores candidate spans (one to three sentences of a guest's turn) as tips and as quotes.", "",
