@@ -14,7 +14,7 @@ from . import rules
 from .clean import clean_text
 from .model import load_model, features, predict
 from .rules import (MIN_PER_KIND, TOPICS, classify_sentence, episode_proper_nouns, max_items,  # noqa: F401
-                    split_sentences, topics_for)  # the package's public names
+                    split_sentences, topics_for)
 from .selection import select, span_embeddings
 from .sentences import candidates, guest_speakers, sentence_rows
 
@@ -45,18 +45,17 @@ def _model_ready():
     return True
 
 
-def _encode(texts):
-    from ..encoder import encode
-    return encode(texts)
-
-
 def score_candidates(rows, cands):
     """Calibrated probabilities per kind for each candidate, and the sentence embeddings."""
     import numpy as np
+
+    from ..encoder import DIM, encode
+
+    # only the sentences a candidate or its context uses: the host's lines cost nothing
     used = sorted({k for c in cands for k in range(max(0, c["i"] - 2), c["j"])})
-    emb = np.zeros((len(rows), 384), dtype=np.float32)
+    emb = np.zeros((len(rows), DIM), dtype=np.float32)
     if used:
-        emb[used] = _encode([rows[k]["text"] for k in used])
+        emb[used] = encode([rows[k]["text"] for k in used])
     names = episode_proper_nouns(r["text"] for r in rows)
     return predict(load_model(), features(cands, rows, emb, names)), emb
 
