@@ -1330,8 +1330,11 @@ def collections_delete(name, yes, db_path):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout")
 @click.option("--raw-csv", is_flag=True,
               help="CSV cells as stored, without the ' before =, +, -, @ that keeps spreadsheets from running them")
+@click.option("--clean", is_flag=True,
+              help="The extractor's lightly cleaned words (fillers, repeats, false starts removed), marked "
+                   "'edited for clarity'; an editor's edit always wins")
 @db_option
-def export_cmd(collection, query, quote, fmt, output, raw_csv, db_path, **filters):
+def export_cmd(collection, query, quote, fmt, output, raw_csv, clean, db_path, **filters):
     """Export a collection, a search, or every item except rejected ones.
 
     \b
@@ -1355,7 +1358,7 @@ def export_cmd(collection, query, quote, fmt, output, raw_csv, db_path, **filter
     if filters.get("role") and fmt in ("md", "html") and not collection and not query:
         return _export_role_page(db, filters["role"], fmt, output, filters.get("statuses"))
     n = export_items(db, fmt, path=output, out=sys.stdout, collection=collection,
-                     query=quote_query_if(query, quote), raw_csv=raw_csv, **item_filters(**filters))
+                     query=quote_query_if(query, quote), raw_csv=raw_csv, clean=clean, **item_filters(**filters))
     if output:
         click.echo(f"exported {plural(n, 'item')} to {output}", err=True)
 

@@ -177,8 +177,10 @@ def write_readwise(rows, out, meta):
     writer.writerow(READWISE_HEADER)
     n = 0
     for n, row in enumerate(rows, 1):
+        note = "; ".join(n for n in (row["note"], "edited for clarity" if row.get("edited_for_clarity") else None)
+                         if n)
         writer.writerow([row["text"], row["episode_title"] or "", row["person"] or row["speaker"] or "",
-                         row["url"] or "", row["note"] or "",
+                         row["url"] or "", note,
                          "" if row["start"] is None else int(row["start"]), _readwise_date(row["published"])])
     return n
 
@@ -236,6 +238,8 @@ def write_markdown(rows, out, meta):
             if row["timestamp"]:
                 stamp = f"\\[{row['timestamp']}\\]"
                 cite.append(f"[{stamp}](<{_md_url(row['url'])}>)" if row["url"] else stamp)
+            if row.get("edited_for_clarity"):
+                cite.append("*edited for clarity*")
             out.write(">\n> — " + ", ".join(cite) + "\n")
             if row["note"]:
                 out.write(f"\n*Note:* {md_escape(row['note'])}\n")
@@ -285,8 +289,10 @@ def write_html(rows, out, meta):
             out.write(f"<figure id=\"item-{_h(row['id'])}\">\n<blockquote>{_h(row['text'])}</blockquote>\n"
                       f"<figcaption>— {', '.join(cite)}</figcaption>\n")
             details = [row["kind"], row["status"]] + (row["topics"] if isinstance(row["topics"], list) else [])
+            if row.get("edited_for_clarity"):
+                details.append("edited for clarity")
             out.write(f"<p class=\"meta\">{_h(' · '.join(str(d) for d in details if d))}</p>\n")
-            if row["edited"]:
+            if row["edited"] or row.get("edited_for_clarity"):
                 out.write(f"<details><summary>Verbatim</summary>{_h(row['original_text'])}</details>\n")
             if row["note"]:
                 out.write(f"<p class=\"note\">Note: {_h(row['note'])}</p>\n")
@@ -322,8 +328,25 @@ def write_export(rows, fmt, *, meta=None, path=None, out=None, raw_csv=False):
     return n
 
 
-def export_items(db, fmt, *, path=None, out=None, collection=None, query=None, raw_csv=False, **filters):
-    """Select items (see ``select_items``) and write them; returns the row count."""
+def export_items(db, fmt, *, path=None, out=None, collection=None, query=None, raw_csv=False, clean=False,
+                 **filters):
+    """Select items (see ``select_items``) and write them; returns the row count.
+
+    clean: the extractor's lightly cleaned words (``clean_text``) where no editor
+    has edited the item, each such row marked ``edited_for_clarity``.
+    """
     meta, rows = select_items(db, collection=collection, query=query, group_by_person=fmt in ("md", "html"),
                               **filters)
+    if clean:
+        rows = _cleaned(db, rows)
     return write_export(rows, fmt, meta=meta, path=path, out=out, raw_csv=raw_csv)
+
+
+def _cleaned(db, rows):
+    for row in rows:
+        row["edited_for_clarity"] = False
+        if not row["edited"]:
+            found = db.execute("select clean_text from items where id = ?", [row["id"]]).fetchone()
+            if found and found[0] and found[0] != row["text"]:
+                row["text"], row["edited_for_clarity"] = found[0], True
+        yield row

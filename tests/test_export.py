@@ -355,3 +355,23 @@ def test_only_http_links_are_exported_in_every_format(fixture_db, db_path):
     rows = {r["episode_id"]: r for r in json.loads(export_text(fixture_db, "json"))}
     assert (rows[1]["episode_link"], rows[1]["enclosure_url"], rows[1]["url"]) == (None, None, None)
     assert (rows[2]["episode_link"], rows[2]["enclosure_url"]) == (None, "https://cdn.example.com/ep2.mp3")
+
+
+def test_clean_export_uses_the_cleaned_words_marked_and_never_over_an_editor(fixture_db, db_path):
+    # item 2 has a cleaned version from the extractor; item 1 was edited by an editor (fixture)
+    fixture_db["items"].update(2, {"clean_text": "A roadmap is a promise."})
+    fixture_db["items"].update(1, {"clean_text": "Talk to customers."})
+    plain = export_text(fixture_db, "md")
+    assert "A roadmap is a promise, so we make fewer of them." in plain and "edited for clarity" not in plain
+    cleaned = export_text(fixture_db, "md", clean=True)
+    assert "> A roadmap is a promise.\n" in cleaned and "*edited for clarity*" in cleaned
+    assert "Talk to customers weekly." in cleaned  # the editor's words win
+    rows = [json.loads(line) for line in export_text(fixture_db, "jsonl", clean=True).splitlines()]
+    by_id = {r["id"]: r for r in rows}
+    assert by_id[2]["text"] == "A roadmap is a promise." and by_id[2]["edited_for_clarity"] is True
+    assert by_id[2]["original_text"] == "A roadmap is a promise, so we make fewer of them."
+    assert by_id[1]["edited_for_clarity"] is False
+    page = export_text(fixture_db, "html", clean=True)
+    assert "edited for clarity" in page and "<summary>Verbatim</summary>A roadmap is a promise, so we make" in page
+    out = run(db_path, "export", "--clean", "--format", "readwise")
+    assert out.exit_code == 0 and "edited for clarity" in out.output
