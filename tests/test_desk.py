@@ -16,14 +16,17 @@ from items_fixture import NASTY
 from pipeline import collections as coll
 from pipeline.cli import cli
 from pipeline.db import open_db
+from pipeline import encoder
 from pipeline.desk import create_app
 from pipeline.export import FORMATS, export_items
 from pipeline.link import pending_matches
 from pipeline.maintenance import Lock
 from pipeline.review import count_pending, pending_items
+from pipeline.stages import run_stages
 from pipeline.transcripts import segments_around
 
 JSON = {"accept": "application/json"}
+ROW_IDS = re.compile(r'<input type="checkbox" name="ids" value="(\d+)"')
 
 
 @pytest.fixture
@@ -181,3 +184,38 @@ def test_editors_and_a_cli_job_at_the_same_moment(desk):
     assert waited > 0.2  # it did meet the job's transaction
     assert db["episodes"].get(1)["title"] == "renamed by the job"
     assert (db["items"].get(3)["status"], db["episodes"].get(2)["status"]) == ("approved", "new")
+
+
+@pytest.mark.skipif(not encoder.available(), reason="needs the extract extra")
+def test_search_by_meaning_finds_what_shares_no_words_and_adds_it(tmp_path):
+    """Items embedded with the real encoder: a question sharing no word with
+    "Talk to customers every week." finds it by meaning (and by both, the
+    default once there are vectors), not by words; the result adds to a collection."""
+    path, db = make_desk_db(tmp_path)
+    run_stages(db, ["embed"])
+    coll.save_collection(db, "picks")
+    question = "how often should I speak with my users"
+    with live_server(create_app(path)) as url:
+        page = httpx.get(f"{url}/search").text
+        by_words = httpx.get(f"{url}/search", params={"q": question, "mode": "fts"}).text
+        by_meaning = httpx.get(f"{url}/search", params={"q": question, "mode": "semantic"})
+        by_both = httpx.get(f"{url}/search", params={"q": question}).text
+        tips = httpx.get(f"{url}/search", params={"q": question, "mode": "semantic", "kind": "quote"}).text
+        escaped = httpx.get(f"{url}/search", params={"q": "<script>alert(2)</script>", "mode": "semantic"}).text
+        bad = httpx.get(f"{url}/search", params={"q": question, "mode": "vibes"}, headers=JSON)
+        csrf = re.search(r'name="csrf" content="([^"]+)"', page).group(1)
+        added = httpx.post(f"{url}/collections/1/add", data={"ids": ROW_IDS.findall(by_meaning.text)[0]},
+                           headers=dict(JSON, **{"x-csrf-token": csrf}))
+    assert '<option value="hybrid" selected>both</option>' in page
+    assert ROW_IDS.findall(by_words) == [] and "Nothing matches." in by_words
+    assert ROW_IDS.findall(by_meaning.text)[0] == "1"
+    assert '<option value="semantic" selected>meaning</option>' in by_meaning.text
+    assert "default-src 'none'" in by_meaning.headers["content-security-policy"]
+    assert ROW_IDS.findall(by_both)[0] == "1"
+    assert set(ROW_IDS.findall(tips)) == {"2", "5"}  # the filters still apply
+    # every item comes back by meaning, the one with markup too: all escaped, no script of ours inline
+    assert "<script>alert" not in escaped and "&lt;script&gt;alert(2)&lt;/script&gt;" in escaped
+    assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", escaped))
+    assert (bad.status_code, bad.json()) == (
+        400, {"error": "unknown search mode 'vibes'; choose from fts, semantic, hybrid"})
+    assert added.json() == {"added": 1, "already": 0, "ids": [1]}

@@ -31,7 +31,8 @@ from ..profiles import link_person, list_people, profile
 from ..queue import failures, feed_failures, retry, status_by_feed
 from ..review import count_pending, edit_item, fetch_review_item, pending_items, set_status, skip_item
 from ..runs import list_runs
-from ..search import ITEM_KINDS, TOPICS, search_items
+from ..search import ITEM_KINDS, TOPICS, SearchError, search_items
+from ..semantic import MODES, default_mode, search_by_meaning
 from ..text import slugify
 from ..transcripts import segments_around
 from ..urls import web_only
@@ -189,17 +190,33 @@ async def audio(request):
 
 # --- search and collections ---------------------------------------------------
 
+SEARCH_MODES = {"fts": "words", "semantic": "meaning", "hybrid": "both"}  # the selector's labels
+SEARCH_LIMIT = 100
+
+
 async def search_page(request):
+    """Items by words (FTS5), by meaning (the vectors of 'podpipe embed') or both;
+    by default both when there are vectors, as 'podpipe search' does."""
     desk = request.app.state.desk
     q = request.query_params
     query = (q.get("q") or "").strip()
+    mode = q.get("mode") or default_mode(desk.db)
+    kind = q.get("kind") or None
+    if mode not in MODES:
+        raise SearchError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
+    if kind and kind not in ITEM_KINDS:
+        raise SearchError(f"the desk searches {' and '.join(ITEM_KINDS)}s, not {kind!r}")
+    filters = {"person": q.get("person") or None, "topic": q.get("topic") or None, "statuses": ["all"],
+               "highlight": ("\x02", "\x03")}
     rows = []
-    if query or q.get("kind") or q.get("person") or q.get("topic"):
-        rows = list(search_items(desk.db, query or None, limit=100, highlight=("\x02", "\x03"),
-                                 kinds=[q["kind"]] if q.get("kind") else None, person=q.get("person") or None,
-                                 topic=q.get("topic") or None, statuses=["all"]))
-    return render(request, "search.html", {"rows": rows, "q": query, "params": dict(q),
-                                           "choices": filter_choices(desk.db),
+    if query and mode != "fts":
+        rows = search_by_meaning(desk.db, query, kind=kind, mode=mode, limit=SEARCH_LIMIT, **filters)
+    elif query or kind or filters["person"] or filters["topic"]:
+        # without a query there is nothing to mean: the filters alone, best score first
+        rows = list(search_items(desk.db, query or None, limit=SEARCH_LIMIT, kinds=[kind] if kind else None,
+                                 **filters))
+    return render(request, "search.html", {"rows": rows, "q": query, "params": dict(q), "mode": mode,
+                                           "modes": SEARCH_MODES, "choices": filter_choices(desk.db),
                                            "collections": collections_list(desk.db)})
 
 
