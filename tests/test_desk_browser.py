@@ -34,7 +34,7 @@ def desk(tmp_path, browser):
     with live_server(create_app(path)) as url:
         context = browser.new_context(accept_downloads=True)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # generous: a loaded 2-core machine is slow, not wrong
         yield page, url, open_db(path)
         context.close()
 
@@ -143,7 +143,7 @@ def test_review_a_hundred_items_without_the_mouse(tmp_path, browser):
     path, db = make_desk_db(tmp_path, items=many_items(120))
     with live_server(create_app(path)) as url:
         page = browser.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # generous: a loaded 2-core machine is slow, not wrong
         page.goto(f"{url}/queue")
         decided = [decide(page, "a" if n % 2 else "r") for n in range(100)]
         page.close()
