@@ -82,37 +82,40 @@ def _cluster(x, k):
     return kmeans(x, k, iterations=KMEANS_ITERATIONS, init=_farthest_first(x, k))
 
 
-def _silhouette(x, labels):
-    """The mean silhouette (cosine distance) of a sample of at most SILHOUETTE_SAMPLE rows."""
+def _silhouette(distance, labels):
+    """The mean silhouette of rows with these pairwise distances and cluster labels."""
     import numpy as np
 
-    if len(x) > SILHOUETTE_SAMPLE:
-        pick = np.random.default_rng(0).choice(len(x), SILHOUETTE_SAMPLE, replace=False)
-        x, labels = x[pick], labels[pick]
-    distance = 1 - x @ x.T
     ks = np.unique(labels)
     if len(ks) < 2:
         return -1.0
-    mean_to = np.stack([distance[:, labels == c].mean(axis=1) for c in ks], axis=1)
+    rows = np.arange(len(labels))
+    onehot = (labels[:, None] == ks[None, :]).astype(np.float32)
+    sizes = onehot.sum(axis=0)
+    mean_to = (distance @ onehot) / sizes
     own = np.searchsorted(ks, labels)
-    sizes = np.array([(labels == c).sum() for c in ks])
     # the mean over the others of its cluster, not counting its own zero distance
-    a = mean_to[np.arange(len(x)), own] * sizes[own] / np.maximum(sizes[own] - 1, 1)
-    mean_to[np.arange(len(x)), own] = np.inf
+    a = mean_to[rows, own] * sizes[own] / np.maximum(sizes[own] - 1, 1)
+    mean_to[rows, own] = np.inf
     b = mean_to.min(axis=1)
     return float(np.mean((b - a) / np.maximum(np.maximum(a, b), 1e-12)))
 
 
 def _best_k(x):
-    """(k, centroids) with the best silhouette for k from 2 to about one cluster per
-    ITEMS_PER_CLUSTER items (at most MAX_K), or one cluster when there are too few items."""
+    """(k, centroids) with the best silhouette (cosine distance, on a sample of at most
+    SILHOUETTE_SAMPLE items) for k from 2 to about one cluster per ITEMS_PER_CLUSTER
+    items (at most MAX_K), or one cluster when there are too few items."""
     import numpy as np
 
+    sample = np.arange(len(x))
+    if len(x) > SILHOUETTE_SAMPLE:
+        sample = np.sort(np.random.default_rng(0).choice(len(x), SILHOUETTE_SAMPLE, replace=False))
+    distance = 1 - x[sample] @ x[sample].T
     top = min(MAX_K, len(x) // 2, max(2, round(len(x) / ITEMS_PER_CLUSTER)))
     best = (1, _cluster(x, 1), -1.0)
     for k in range(2, top + 1):
         centroids = _cluster(x, k)
-        score = _silhouette(x, np.argmax(x @ centroids.T, axis=1))
+        score = _silhouette(distance, np.argmax(x[sample] @ centroids.T, axis=1))
         if score > best[2]:
             best = (k, centroids, score)
     return best[0], best[1]
