@@ -1191,6 +1191,56 @@ def items_show(item_id, db_path, fmt):
 
 
 @cli.group()
+def topics():
+    """Grow the topic taxonomy: suggest topics from clusters of approved items, accept them."""
+
+
+@topics.command(name="suggest")
+@click.option("--min-size", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Only clusters of at least N items")
+@db_option
+@output_options
+def topics_suggest(min_size, db_path, fmt):
+    """Suggest topics: approved items clustered by meaning, named from their words.
+
+    \b
+    Examples:
+        podpipe topics suggest
+        podpipe topics suggest --min-size 5 --json
+    """
+    from .themes import suggest
+
+    rows = suggest(get_db(db_path), min_size=min_size)
+    print_rows(({k: (",".join(map(str, v)) if k == "example_ids" else v) for k, v in s.items() if k != "item_ids"}
+                for s in rows), fmt)
+
+
+@topics.command(name="accept")
+@click.argument("name")
+@click.option("--items", "item_ids", help="Comma-separated item ids to tag, e.g. 1,2,3")
+@click.option("--suggestion", type=int, help="Tag every item of suggestion N (as 'topics suggest' numbers them)")
+@db_option
+def topics_accept(name, item_ids, suggestion, db_path):
+    """Tag items with topic NAME (a suggestion's name, or your own).
+
+    \b
+    Examples:
+        podpipe topics accept "pricing" --suggestion 1
+        podpipe topics accept "hiring" --items 4,8,15
+    """
+    from .themes import accept
+
+    ids = None
+    if item_ids is not None:
+        try:
+            ids = [int(i) for i in item_ids.split(",") if i.strip()]
+        except ValueError:
+            raise click.UsageError(f"--items takes comma-separated ids, not {item_ids!r}") from None
+    tagged = accept(get_db(db_path), name, item_ids=ids, suggestion=suggestion)
+    click.echo(f"tagged {plural(len(tagged), 'item')} with topic {' '.join(name.split())!r}")
+
+
+@cli.group()
 def collections():
     """Curate named, ordered collections of items for export."""
 

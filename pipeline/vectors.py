@@ -94,10 +94,11 @@ def assign_lists(centroids, vectors):
     return np.argmax(vectors @ centroids.T, axis=1) if centroids is not None else None
 
 
-def kmeans(x, k, iterations=KMEANS_ITERATIONS, seed=0):
-    """Spherical k-means: unit centroids that maximise the cosine to their members."""
+def kmeans(x, k, iterations=KMEANS_ITERATIONS, seed=0, init=None):
+    """Spherical k-means: unit centroids that maximise the cosine to their members.
+    ``init`` (k unit vectors) replaces the random start."""
     rng = np.random.default_rng(seed)
-    centroids = x[rng.choice(len(x), size=k, replace=False)].copy()
+    centroids = x[rng.choice(len(x), size=k, replace=False)].copy() if init is None else np.array(init)
     for _ in range(iterations):
         labels = np.argmax(x @ centroids.T, axis=1)
         sums = np.zeros_like(centroids)
