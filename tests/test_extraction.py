@@ -75,10 +75,14 @@ def test_rerun_keeps_editor_decisions_and_never_duplicates(dev_db):
     db["items"].update(approved, {"status": "approved"})
     db["items"].update(rejected, {"status": "rejected"})
     db["items"].update(edited, {"edited_text": "An editor's version.", "kind": "quote"})
+    # a topic an editor accepted (podpipe topics accept) is not the machine's to drop
+    db.execute("insert into item_topics (item_id, topic) values (?, 'onboarding')", [approved])
     result = extract(db, rescore=True)
     assert result["episodes"] == 3
     assert db["items"].count == first
     assert db["items"].get(approved)["status"] == "approved"
+    assert "onboarding" in json.loads(db["items"].get(approved)["topics"])
+    assert ("onboarding",) in db.execute("select topic from item_topics where item_id = ?", [approved]).fetchall()
     assert db["items"].get(rejected)["status"] == "rejected"
     assert db["items"].get(edited)["edited_text"] == "An editor's version."
     assert db.execute("select count(*) - count(distinct dedup_key) from items").fetchone()[0] == 0

@@ -7,7 +7,7 @@ from ..db import utcnow
 from ..link import link_episode
 from ..profiles import dedup_key
 from ..queue import pending_filter
-from . import classify, extract_items, extractor_version
+from . import TOPICS, classify, extract_items, extractor_version
 
 # What a re-run may overwrite on an item an editor has not touched.
 MACHINE_FIELDS = ("kind", "speaker", "person_id", "start", "end", "segment_ids", "score", "features",
@@ -52,16 +52,20 @@ def save_items(db, episode, items, linked, version=None):
                 "clean_text": item.get("clean_text"),
             }
             old = db.execute("select id, status, edited_text from items where dedup_key = ?", [key]).fetchone()
+            topics = list(item["topics"])
             if old is None:
                 item_id = db["items"].insert({**row, "status": "pending", "created": now}).last_pk
             else:
                 item_id = old[0]
                 edited = old[1] != "pending" or old[2] is not None
+                # topics an editor accepted (topics accept) are not the machine's to drop
+                topics += [t for (t,) in db.execute("select topic from item_topics where item_id = ? order by rowid",
+                                                    [item_id]) if t not in TOPICS and t not in topics]
                 # an editor's kind stands; everything else the machine may refresh
                 fields = {k: row[k] for k in MACHINE_FIELDS if not (edited and k == "kind")}
-                db["items"].update(item_id, {**fields, "updated": now})
+                db["items"].update(item_id, {**fields, "topics": json.dumps(topics), "updated": now})
             db.execute("delete from item_topics where item_id = ?", [item_id])
-            for topic in item["topics"]:
+            for topic in topics:
                 db.execute("insert or ignore into item_topics (item_id, topic) values (?, ?)", [item_id, topic])
         # machine items this run no longer finds go, unless an editor has touched them
         # or put them in a collection
