@@ -125,6 +125,20 @@ def _in(name, values, params):
     return f"({', '.join(keys)})"
 
 
+def episode_where(db, params, *, feed=None, since=None, episode_id=None):
+    """Conditions on an episode (alias e) by feed, publication date and id; fills params."""
+    where = []
+    if feed:
+        where.append(f"e.feed_id in {_in('feed', _feed_ids(db, feed), params)}")
+    if since:
+        params["since"] = _since(since)
+        where.append("e.published >= :since")
+    if episode_id is not None:
+        params["episode_id"] = int(episode_id)
+        where.append("e.id = :episode_id")
+    return where
+
+
 def item_where(db, *, kinds=None, person=None, role=None, feed=None, topic=None, since=None, statuses=None,
                episode_id=None, collection_id=None, ids=None):
     """SQL conditions and parameters selecting items (aliases i, p, r, e, f of ITEM_JOINS).
@@ -265,15 +279,7 @@ def search_segments(db, query, *, person=None, role=None, feed=None, since=None,
         phrases = " OR ".join('"' + n.replace('"', '""') + '"' for n in names)
         match.append(f"speaker : ({phrases})" if names else "speaker : (\"\")")
     where, params = [], {}
-    episodes = []
-    if feed:
-        episodes.append(f"e.feed_id in {_in('feed', _feed_ids(db, feed), params)}")
-    if since:
-        params["since"] = _since(since)
-        episodes.append("e.published >= :since")
-    if episode_id is not None:
-        params["episode_id"] = int(episode_id)
-        episodes.append("e.id = :episode_id")
+    episodes = episode_where(db, params, feed=feed, since=since, episode_id=episode_id)
     if episodes:
         where.append("s.transcript_id in (select t.id from transcripts t join episodes e on e.id = t.episode_id "
                      f"where {' and '.join(episodes)})")

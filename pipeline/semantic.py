@@ -147,7 +147,7 @@ from passages p join episodes e on e.id = p.episode_id join feeds f on f.id = e.
 
 def passage_rows(db, ids, *, person=None, role=None, feed=None, since=None, episode_id=None, **item_only):
     """{passage id: row} for these passages that pass the segment filters of ``search.search_segments``."""
-    from .search import _feed_ids, _in, _since, role_names, _with_citation
+    from .search import _in, _with_citation, episode_where, role_names
 
     unsupported = [k for k, v in item_only.items() if v and k != "kinds"]
     if unsupported:
@@ -160,14 +160,7 @@ def passage_rows(db, ids, *, person=None, role=None, feed=None, since=None, epis
     if role:
         where.append(f"lower(p.speaker) in (select lower(pe.name) from people pe join roles r on r.id = pe.role_id "
                      f"where lower(r.name) in {_in('role', role_names(db, role), params)})")
-    if feed:
-        where.append(f"e.feed_id in {_in('feed', _feed_ids(db, feed), params)}")
-    if since:
-        params["since"] = _since(since)
-        where.append("e.published >= :since")
-    if episode_id is not None:
-        params["episode_id"] = int(episode_id)
-        where.append("e.id = :episode_id")
+    where += episode_where(db, params, feed=feed, since=since, episode_id=episode_id)
     cursor = db.execute(f"{PASSAGE_SQL} where {' and '.join(where)}", params)
     columns = [d[0] for d in cursor.description]
     return {row["id"]: row for row in (_with_citation(dict(zip(columns, r))) for r in cursor)}
