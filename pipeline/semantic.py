@@ -31,9 +31,11 @@ def has_embeddings(db, kind="item"):
 
 def default_mode(db, kind=None):
     """hybrid when there are vectors to search (and the encoder to embed the query), else fts."""
+    if not has_embeddings(db, "passage" if kind == "segment" else "item"):
+        return "fts"  # before importing the encoder: it brings numpy, which a words-only search never needs
     from .encoder import available
 
-    return "hybrid" if has_embeddings(db, "passage" if kind == "segment" else "item") and available() else "fts"
+    return "hybrid" if available() else "fts"
 
 
 def embed_query(query):
