@@ -1,7 +1,6 @@
 """Configuration: built-in defaults, then podpipe.toml, then PODPIPE_* environment
 variables, then command-line options (each overriding the one before)."""
 import os
-import tomllib
 from pathlib import Path
 
 from .db import DEFAULT_DB
@@ -56,6 +55,8 @@ def load_config(path=None, environ=None):
     if path and not file.exists():
         raise ConfigError(f"no configuration file at {file}")
     if file.exists():
+        import tomllib  # here: most runs have no file, and its import is a few ms of every command's start
+
         try:
             data = tomllib.loads(file.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -72,16 +73,17 @@ def load_config(path=None, environ=None):
     return values
 
 
-def default_map(command, config):
-    """A Click default_map giving every command's options their configured values."""
+def default_map(commands, config):
+    """A Click default_map giving the options of these commands ({name: command},
+    and their subcommands) their configured values."""
     by_param = {SETTINGS[key][1]: value for key, (value, source) in config.items() if source != "default"}
     # not the database: as a command's default it would beat a --db given before the
-    # command (podpipe --db b status); cli.db_path_of resolves it, options first
+    # command (podpipe --db b status); commands.options.db_path_of resolves it, options first
     by_param.pop("db_path", None)
     result = {}
-    for name, sub in getattr(command, "commands", {}).items():
+    for name, sub in commands.items():
         if getattr(sub, "commands", None):
-            result[name] = default_map(sub, config)
-        else:
+            result[name] = default_map(sub.commands, config)
+        elif sub is not None:
             result[name] = {p.name: by_param[p.name] for p in sub.params if p.name in by_param}
     return result

@@ -32,3 +32,32 @@ def test_version():
 def test_usage_error_exit_status():
     result = CliRunner().invoke(cli, ["run", "--stages", "ingest,dance"])
     assert result.exit_code == 2 and "unknown stage 'dance'" in result.output
+
+
+def test_the_short_help_podpipe_lists_is_each_commands_own():
+    from pipeline.cli import COMMANDS
+
+    assert sorted(COMMANDS) == sorted(cli.commands)
+    for name, (_, _, short) in COMMANDS.items():
+        assert " ".join(cli.commands[name].help.partition("\n\n")[0].split()) == short, name
+
+
+def test_help_and_a_search_import_only_the_commands_they_run(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipeline.cli import cli\n"
+            "try:\n    cli(sys.argv[1:], prog_name='podpipe')\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('pipeline.commands.'))))\n"
+            "print(' '.join(sorted(m for m in ('numpy', 'sqlite_utils', 'jinja2', 'starlette', 'dask', 'tomllib') "
+            "if m in sys.modules)))")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+
+    def loaded(*args):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                             env=env, check=True).stdout
+        return out.splitlines()[-2:]
+
+    assert loaded("--help") == ["pipeline.commands.options", ""]
+    assert loaded("search", "x", "--db", str(tmp_path / "missing.db")) == [
+        "pipeline.commands.options pipeline.commands.search", ""]
