@@ -58,6 +58,10 @@ def test_help_and_a_search_import_only_the_commands_they_run(tmp_path):
                              env=env, check=True).stdout
         return out.splitlines()[-2:]
 
+    from items_fixture import make_db
+
+    make_db(tmp_path / "x.db").conn.close()
     assert loaded("--help") == ["pipeline.commands.options", ""]
-    assert loaded("search", "x", "--db", str(tmp_path / "missing.db")) == [
-        "pipeline.commands.options pipeline.commands.search", ""]
+    for kind in ("quote", "segment"):
+        assert loaded("search", "customers", "--kind", kind, "--db", str(tmp_path / "x.db")) == [
+            "pipeline.commands.options pipeline.commands.search", ""]
