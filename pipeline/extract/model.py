@@ -1,5 +1,13 @@
-"""The trained extractor: sentence embeddings plus rule features, a small
-logistic head per kind, and calibration so that a score is a probability.
+"""The trained extractor: sentence embeddings plus rule features, two small
+logistic heads, and calibration so that a score is a probability.
+
+The heads are factored: one says whether an editor could use the span at all
+(``usable``: the rubric's GOOD or OK), the other which kind it is if so
+(``tip_share``: advice rather than opinion). P(usable as a tip) is their
+product, and P(usable as a quote) the usable head times the rest. What makes a
+line usable (it stands alone, says something general) is the same for both
+kinds, so both kinds' labels teach the usable head; on the training episodes
+this ranked better than one head per kind (scripts/train_extractor.py).
 
 Features of a candidate span (see ``features``): the mean embedding of its
 sentences, the mean embedding of the speaker's preceding sentences in the turn
@@ -19,6 +27,7 @@ from .rules import QUOTE_WEIGHTS, TIP_WEIGHTS, rule_scores
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 KINDS = ("tip", "quote")
+HEADS = ("usable", "tip_share")
 RULE_NAMES = [f"tip:{k}" for k in sorted(TIP_WEIGHTS)] + [f"quote:{k}" for k in sorted(QUOTE_WEIGHTS)]
 SHAPE_NAMES = ["rule_tip", "rule_quote", "rule_tip_first", "rule_quote_first", "words_log", "sentences_2",
                "sentences_3", "turn_start", "turn_end", "has_context", "question", "short"]
@@ -92,18 +101,18 @@ def features(cands, rows, emb, proper_nouns=frozenset()):
 
 @functools.lru_cache(maxsize=1)
 def load_model(path=MODEL_PATH):
-    """The shipped heads: {"version", "tip": {...}, "quote": {...}, ...}, or None if absent."""
+    """The shipped model: {"version", "usable", "tip_share" (heads), "tip", "quote" (thresholds), ...}, or None."""
     path = Path(path)
     if not path.exists():
         return None
     model = json.loads(path.read_text())
-    for kind in KINDS:
-        model[kind]["w"] = np.asarray(model[kind]["w"], dtype=np.float32)
+    for head in HEADS:
+        model[head]["w"] = np.asarray(model[head]["w"], dtype=np.float32)
     return model
 
 
-def raw_scores(model, X, kind):
-    head = model[kind]
+def raw_scores(model, X, head):
+    head = model[head]
     return X @ head["w"] + head["b"]
 
 
@@ -113,6 +122,12 @@ def calibrate(head, z):
     return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
 
+def combine(usable, tip_share):
+    """{"tip": usable * tip_share, "quote": usable * (1 - tip_share)}."""
+    return {"tip": usable * tip_share, "quote": usable * (1.0 - tip_share)}
+
+
 def predict(model, X):
     """Calibrated probabilities {"tip": array, "quote": array} that a candidate is usable as that kind."""
-    return {kind: calibrate(model[kind], raw_scores(model, X, kind)) for kind in KINDS}
+    usable, share = (calibrate(model[h], raw_scores(model, X, h)) for h in HEADS)
+    return combine(usable, share)

@@ -84,14 +84,14 @@ def match(cands, text):
 
 
 def examples(ep, labels):
-    """(candidate index, kind, grade) for each label matched in this episode; unmatched count."""
+    """(candidate index, label) for each label matched in this episode; unmatched count."""
     out, missed = [], 0
     for lab in labels:
         k = match(ep["cands"], ep["raw"][lab["start"]:lab["end"]])
         if k is None:
             missed += 1
         else:
-            out.append((k, lab["kind"], lab["grade"]))
+            out.append((k, lab))
     return out, missed
 
 
