@@ -20,12 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.encoder import MODEL_NAME, MODEL_VERSION, encode  # noqa: E402
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.training import (USABLE, auc, episode, examples, fit_logistic, fit_platt,  # noqa: E402
                                        load_labels)
 
-VERSION = "minilm-lr-1"
+VERSION = "minilm-lr-2"  # 2: int8 encoder, context inside the turn only
 WEAK_PER_EPISODE = 150   # unlabelled spans taken as likely-unusable, per episode
 WEAK_WEIGHT = 0.15
 FOLDS = 5
@@ -36,7 +35,7 @@ def build(files, labels, transcripts, cache):
     X, Y, W, G, L = [], {k: [] for k in M.KINDS}, [], [], []
     missed = 0
     for f in files:
-        ep = episode(Path(transcripts) / f, encode, cache)
+        ep = episode(Path(transcripts) / f, M.encode, cache)
         ex, miss = examples(ep, [lab for lab in labels if lab["file"] == f])
         missed += miss
         covered = set()
@@ -94,7 +93,7 @@ def main():
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
     X, Y, W, G, L, missed = build(split["train"], labels, args.transcripts, args.cache)
-    model = {"version": VERSION, "encoder": f"{MODEL_NAME} ({MODEL_VERSION})", "features": X.shape[1],
+    model = {"version": VERSION, "encoder": M.encoder_version(), "features": X.shape[1],
              "training": {"episodes": len(split["train"]), "labels": int(L.sum()), "unmatched_labels": missed,
                           "weak_negatives": int((~L).sum()), "weak_weight": WEAK_WEIGHT}}
     for kind in M.KINDS:
