@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.encoder import MODEL_NAME, MODEL_VERSION, encode  # noqa: E402
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.training import (USABLE, auc, episode, examples, fit_logistic, fit_platt,  # noqa: E402
                                        load_labels)
 
+# 2: factored heads, hard cases graded, the int8 encoder, context inside the turn only
 VERSION = "minilm-lr-2"
 WEAK_PER_EPISODE = 150   # unlabelled spans taken as likely-unusable, per episode
 WEAK_WEIGHT = 0.15
@@ -46,7 +46,7 @@ def build(files, labels, transcripts, cache):
     w = {h: [] for h in M.HEADS}
     missed = 0
     for f in files:
-        ep = episode(Path(transcripts) / f, encode, cache)
+        ep = episode(Path(transcripts) / f, M.encode, cache)
         ex, miss = examples(ep, [lab for lab in labels if lab["file"] == f])
         missed += miss
         covered = set()
@@ -124,7 +124,7 @@ def main():
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
     X, Y, G, L, kinds, missed = build(split["train"], labels, args.transcripts, args.cache)
-    model = {"version": VERSION, "encoder": f"{MODEL_NAME} ({MODEL_VERSION})", "features": X.shape[1],
+    model = {"version": VERSION, "encoder": M.encoder_version(), "features": X.shape[1],
              "training": {"episodes": len(split["train"]), "labels": int(L.sum()), "unmatched_labels": missed,
                           "weak_negatives": int((~L).sum()), "weak_weight": WEAK_WEIGHT}}
     held_out = {}
