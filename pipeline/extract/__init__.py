@@ -12,7 +12,7 @@ import logging
 
 from . import rules
 from .clean import clean_text
-from .model import load_model, features, predict
+from .model import features, load_model, predict, sentence_embeddings
 from .rules import (MIN_PER_KIND, TOPICS, classify_sentence, episode_proper_nouns, max_items,  # noqa: F401
                     split_sentences, topics_for)
 from .selection import select, span_embeddings
@@ -47,15 +47,8 @@ def _model_ready():
 
 def score_candidates(rows, cands):
     """Calibrated probabilities per kind for each candidate, and the sentence embeddings."""
-    import numpy as np
-
-    from ..encoder import DIM, encode
-
     # only the sentences a candidate or its context uses: the host's lines cost nothing
-    used = sorted({k for c in cands for k in range(max(0, c["i"] - 2), c["j"])})
-    emb = np.zeros((len(rows), DIM), dtype=np.float32)
-    if used:
-        emb[used] = encode([rows[k]["text"] for k in used])
+    emb = sentence_embeddings(rows, cands)
     names = episode_proper_nouns(r["text"] for r in rows)
     return predict(load_model(), features(cands, rows, emb, names)), emb
 

@@ -1,5 +1,13 @@
-"""The trained extractor: sentence embeddings plus rule features, a small
-logistic head per kind, and calibration so that a score is a probability.
+"""The trained extractor: sentence embeddings plus rule features, two small
+logistic heads, and calibration so that a score is a probability.
+
+The heads are factored: one says whether an editor could use the span at all
+(``usable``: the rubric's GOOD or OK), the other which kind it is if so
+(``tip_share``: advice rather than opinion). P(usable as a tip) is their
+product, and P(usable as a quote) the usable head times the rest. What makes a
+line usable (it stands alone, says something general) is the same for both
+kinds, so both kinds' labels teach the usable head; on the training episodes
+this ranked better than one head per kind (scripts/train_extractor.py).
 
 Features of a candidate span (see ``features``): the mean embedding of its
 sentences, the mean embedding of the speaker's preceding sentences in the turn
@@ -16,9 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .rules import QUOTE_WEIGHTS, TIP_WEIGHTS, rule_scores
+from .sentences import CONTEXT_SENTENCES
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 KINDS = ("tip", "quote")
+HEADS = ("usable", "tip_share")
+ENCODER_QUANTIZED = True
+ENCODER_BATCH = 16
 RULE_NAMES = [f"tip:{k}" for k in sorted(TIP_WEIGHTS)] + [f"quote:{k}" for k in sorted(QUOTE_WEIGHTS)]
 SHAPE_NAMES = ["rule_tip", "rule_quote", "rule_tip_first", "rule_quote_first", "words_log", "sentences_2",
                "sentences_3", "turn_start", "turn_end", "has_context", "question", "short"]
@@ -34,9 +46,36 @@ def _rule_vector(scores, prefix_weight=1.0):
     return [prefix_weight if name in fired else 0.0 for name in RULE_NAMES]
 
 
-def embed_rows(rows, encode):
-    """Embeddings of every sentence row that can be part of a candidate or its context."""
-    return encode([r["text"] for r in rows])
+def encode(texts):
+    """Sentence vectors from the extractor's encoder: the int8 graph, about twice
+    as fast as fp32 (the heads are trained on its vectors). Small batches pad
+    less; the batch size is fixed because int8 activations are scaled per batch,
+    so training and run time must batch alike."""
+    from ..encoder import get_encoder
+    return get_encoder(quantized=ENCODER_QUANTIZED).encode(texts, batch_size=ENCODER_BATCH)
+
+
+def encoder_version():
+    """What the features' vectors come from, e.g. "all-MiniLM-L6-v2 (0.1.0-g1-int8)"."""
+    from ..encoder import MODEL_NAME, version
+    return f"{MODEL_NAME} ({version(ENCODER_QUANTIZED)})"
+
+
+def encoded_rows(rows, cands):
+    """The rows whose vectors ``features`` reads: each candidate's sentences and
+    its context, which stays inside the turn (a host's question is never encoded)."""
+    return sorted({k for c in cands for k in range(max(0, c["i"] - CONTEXT_SENTENCES), c["j"])
+                   if rows[k]["turn"] == rows[c["i"]]["turn"]})
+
+
+def sentence_embeddings(rows, cands, encode=encode):
+    """One vector per row, (len(rows), 384) float32: the encoded rows' and zeros elsewhere."""
+    from ..encoder import DIM
+    emb = np.zeros((len(rows), DIM), dtype=np.float32)
+    used = encoded_rows(rows, cands)
+    if used:
+        emb[used] = encode([rows[k]["text"] for k in used])
+    return emb
 
 
 def _mean(emb, idx):
@@ -72,7 +111,7 @@ def features(cands, rows, emb, proper_nouns=frozenset()):
     for n, c in enumerate(cands):
         i, j = c["i"], c["j"]
         span = _mean(emb, list(range(i, j)))
-        ctx_idx = [k for k in range(max(0, i - 2), i) if rows[k]["turn"] == rows[i]["turn"]]
+        ctx_idx = [k for k in range(max(0, i - CONTEXT_SENTENCES), i) if rows[k]["turn"] == rows[i]["turn"]]
         ctx = _mean(emb, ctx_idx)
         per = [rules_of(k) for k in range(i, j)]
         first = per[0]
@@ -92,18 +131,18 @@ def features(cands, rows, emb, proper_nouns=frozenset()):
 
 @functools.lru_cache(maxsize=1)
 def load_model(path=MODEL_PATH):
-    """The shipped heads: {"version", "tip": {...}, "quote": {...}, ...}, or None if absent."""
+    """The shipped model: {"version", "usable", "tip_share" (heads), "tip", "quote" (thresholds), ...}, or None."""
     path = Path(path)
     if not path.exists():
         return None
     model = json.loads(path.read_text())
-    for kind in KINDS:
-        model[kind]["w"] = np.asarray(model[kind]["w"], dtype=np.float32)
+    for head in HEADS:
+        model[head]["w"] = np.asarray(model[head]["w"], dtype=np.float32)
     return model
 
 
-def raw_scores(model, X, kind):
-    head = model[kind]
+def raw_scores(model, X, head):
+    head = model[head]
     return X @ head["w"] + head["b"]
 
 
@@ -113,6 +152,12 @@ def calibrate(head, z):
     return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
 
+def combine(usable, tip_share):
+    """{"tip": usable * tip_share, "quote": usable * (1 - tip_share)}."""
+    return {"tip": usable * tip_share, "quote": usable * (1.0 - tip_share)}
+
+
 def predict(model, X):
     """Calibrated probabilities {"tip": array, "quote": array} that a candidate is usable as that kind."""
-    return {kind: calibrate(model[kind], raw_scores(model, X, kind)) for kind in KINDS}
+    usable, share = (calibrate(model[h], raw_scores(model, X, h)) for h in HEADS)
+    return combine(usable, share)

@@ -34,18 +34,19 @@ def load_labels(folder):
     return out
 
 
-def episode(path, encode, cache_dir=None):
-    """Rows, candidates, features and raw text of one transcript file."""
+def episode(path, encode=None, cache_dir=None):
+    """Rows, candidates, features and raw text of one transcript file.
+
+    encode: texts -> vectors, the extractor's own encoder (``model.encode``) unless given.
+    """
+    encode = encode or M.encode
     raw = Path(path).read_text(encoding="utf-8")
     parsed = parse(raw.encode(), "md")
     meta, segments = parsed["meta"], [dict(s, id=k) for k, s in enumerate(parsed["segments"])]
     rows = sentence_rows(segments)
     guests = guest_speakers(rows, HOSTS)
     cands = candidates(rows, guests)
-    used = sorted({k for c in cands for k in range(max(0, c["i"] - 2), c["j"])})
-    emb = _cached_embeddings([rows[k]["text"] for k in used], encode, cache_dir)
-    full = np.zeros((len(rows), emb.shape[1] if len(emb) else 384), dtype=np.float32)
-    full[used] = emb
+    full = M.sentence_embeddings(rows, cands, lambda texts: _cached_embeddings(texts, encode, cache_dir))
     names = episode_proper_nouns(r["text"] for r in rows)
     X = M.features(cands, rows, full, names)
     return {"raw": raw, "rows": rows, "cands": cands, "X": X, "emb": full, "meta": meta}
@@ -54,10 +55,10 @@ def episode(path, encode, cache_dir=None):
 def _cached_embeddings(texts, encode, cache_dir):
     if not cache_dir:
         return encode(texts)
-    from ..encoder import MODEL_NAME, MODEL_VERSION
-
-    # the encoder's version is part of the key: a new encoder embeds again
-    key = hashlib.sha256("\n".join([MODEL_NAME, MODEL_VERSION, *texts]).encode()).hexdigest()[:24]
+    # the encoder's version (and batch size: int8 scales per batch) is part of
+    # the key: a new encoder embeds again
+    tag = f"{M.encoder_version()} batch {M.ENCODER_BATCH}"
+    key = hashlib.sha256("\n".join([tag, *texts]).encode()).hexdigest()[:24]
     path = Path(cache_dir) / f"{key}.npy"
     if path.exists():
         return np.load(path)
@@ -84,14 +85,14 @@ def match(cands, text):
 
 
 def examples(ep, labels):
-    """(candidate index, kind, grade) for each label matched in this episode; unmatched count."""
+    """(candidate index, label) for each label matched in this episode; unmatched count."""
     out, missed = [], 0
     for lab in labels:
         k = match(ep["cands"], ep["raw"][lab["start"]:lab["end"]])
         if k is None:
             missed += 1
         else:
-            out.append((k, lab["kind"], lab["grade"]))
+            out.append((k, lab))
     return out, missed
 
 
