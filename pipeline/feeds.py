@@ -13,6 +13,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
+import xml.etree.ElementTree as ET
 import feedparser
 import logging
 
@@ -165,8 +166,26 @@ def declare_missing_prefixes(content):
     return content[:root.end()] + declarations + content[root.end():]
 
 
+def _declares_nothing(content):
+    """True when the document cannot declare entities or point outside itself.
+
+    Entities and external references can only be declared in a DOCTYPE, so a
+    document without one is safe to give to the C parser (defusedxml's checks
+    need the pure-Python one, a tenth of an ingest). We only trust the byte
+    search for encodings where "<!DOCTYPE" is written in ASCII bytes: a
+    document that starts with a UTF-16 or UTF-32 byte-order mark or a NUL byte
+    goes through defusedxml.
+    """
+    head = content[:4]
+    if head.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in head:
+        return False
+    return b"<!DOCTYPE" not in content
+
+
 def _parse_xml(content):
     try:
+        if _declares_nothing(content):
+            return ET.fromstring(content)
         return SafeET.fromstring(content)
     except defusedxml.DefusedXmlException as exc:
         raise FeedError(f"refused: the feed declares XML entities or external references ({type(exc).__name__})") from None

@@ -62,6 +62,10 @@ def test_parse_podcasting20_fixture():
     assert ep1["people"][1]["group"] == "crew"
 
 
+XXE_16 = """<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss><channel><title>&xxe;</title></channel></rss>"""
+
+
 @pytest.mark.parametrize("content, message", [
     (b"<rss><channel><title>x</title><item><title>cut", "not well-formed XML"),
     (b"<html><body><h1>Welcome</h1></body></html>", "not a podcast feed"),
@@ -70,6 +74,9 @@ def test_parse_podcasting20_fixture():
 <rss><channel><title>&lol2;</title></channel></rss>""", "refused"),
     (b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <rss><channel><title>&xxe;</title></channel></rss>""", "refused"),
+    # the same in UTF-16, where "<!DOCTYPE" is not written in ASCII bytes (feeds without one skip defusedxml)
+    (XXE_16.encode("utf-16"), "refused"),
+    (XXE_16.encode("utf-16-le"), "refused"),
 ])
 def test_bad_feeds_are_refused(content, message):
     with pytest.raises(FeedError, match=message):
