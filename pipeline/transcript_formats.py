@@ -358,16 +358,24 @@ def _one_line(text):
 
 
 def _timed(segments):
-    """(start, end, text, speaker) with every time known: a missing start is the
-    previous end (or 0), a missing end the next start (or the start)."""
-    filled = _fill_ends([_segment(s.get("start"), s.get("end"), s.get("text"), s.get("speaker"))
-                         for s in segments])
-    previous_end = 0.0
-    for seg in filled:
-        start = seg["start"] if seg["start"] is not None else previous_end
-        end = seg["end"] if seg["end"] is not None else start
-        previous_end = end
-        yield start, end, _one_line(seg["text"]), seg["speaker"]
+    """[(start, end, text, speaker)] with every time known: a missing start is the
+    previous end (or 0), a missing end the next start (or the start); the text
+    on one line. (What _fill_ends does, on tuples: this runs for every file we write.)"""
+    starts = [s.get("start") for s in segments]
+    ends = [s.get("end") for s in segments]
+    next_start = None
+    for i in range(len(segments) - 1, -1, -1):
+        start = starts[i]
+        if start is not None:
+            if ends[i] is None:
+                ends[i] = start if next_start is None else max(start, next_start)
+            next_start = start
+    out, previous_end = [], 0.0
+    for start, end, seg in zip(starts, ends, segments):
+        start = start if start is not None else previous_end
+        end = previous_end = end if end is not None else start
+        out.append((start, end, _one_line(seg.get("text")), seg.get("speaker") or None))
+    return out
 
 
 def _escape(text):
@@ -439,5 +447,5 @@ def write_all(segments, fmts):
     for fmt in fmts:
         if fmt not in WRITERS:
             raise TranscriptFormatError(f"cannot write {fmt!r}; expected one of {', '.join(WRITERS)}")
-    timed = list(_timed(segments))
+    timed = _timed(segments)
     return {fmt: WRITERS[fmt](segments, timed) for fmt in fmts}

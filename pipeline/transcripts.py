@@ -67,20 +67,22 @@ def save_transcript(db, episode, segments, *, source, engine=None, model=None, l
         old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
         for tid in old:
             db.execute("delete from segments where transcript_id = ?", [tid])
-        transcript_id = db["transcripts"].insert({
-            "episode_id": None, "source": source, "engine": engine, "model": model,
-            "language": language, "audio_duration": audio_duration, "processing_s": processing_s,
-            "path": str(stem.with_suffix(".json")), "created": utcnow(),
-        }).last_pk
+        # plain SQL here, not sqlite-utils' table methods: each of those reads the
+        # table's schema first, a tenth of a transcript import
+        transcript_id = db.execute(
+            "insert into transcripts (episode_id, source, engine, model, language, audio_duration, processing_s, "
+            "path, created) values (null, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [source, engine, model, language, audio_duration, processing_s, str(stem.with_suffix(".json")),
+             utcnow()]).lastrowid
         # the episode's items (and editors' decisions on them) move to the new
         # transcript; extraction then keeps those whose words are unchanged
         for tid in old:
             db.execute("update items set transcript_id = ? where transcript_id = ?", [transcript_id, tid])
             db.execute("delete from transcripts where id = ?", [tid])
-        db["transcripts"].update(transcript_id, {"episode_id": episode["id"]})
+        db.execute("update transcripts set episode_id = ? where id = ?", [episode["id"], transcript_id])
         replace_segments(db, transcript_id, segments)
-        db["episodes"].update(episode["id"], {"status": "transcribed", "error": None, "attempts": 0,
-                                              "updated": utcnow()})
+        db.execute("update episodes set status = 'transcribed', error = null, attempts = 0, updated = ? "
+                   "where id = ?", [utcnow(), episode["id"]])
     return transcript_id
 
 
