@@ -461,9 +461,11 @@ def save_people(db, people):
     """Ids for people by name, inserting those not seen before: {name: id}."""
     from .text import slugify
 
-    wanted = {}
-    for p in people:
-        wanted.setdefault(slugify(p["name"]) or p["name"], p)
+    wanted, slug_of = {}, {}
+    for p in people:  # a feed names its host on every item: slugify each name once
+        if p["name"] not in slug_of:
+            slug_of[p["name"]] = slugify(p["name"]) or p["name"]
+            wanted.setdefault(slug_of[p["name"]], p)
     ids = {}
     slugs = list(wanted)
     for i in range(0, len(slugs), 500):
@@ -479,7 +481,7 @@ def save_people(db, people):
         chunk = [p["slug"] for p in new[i:i + 500]]
         for row in db.execute(f"select slug, id from people where slug in ({','.join('?' * len(chunk))})", chunk):
             ids[row[0]] = row[1]
-    return {p["name"]: ids[slugify(p["name"]) or p["name"]] for p in people}
+    return {name: ids[slug] for name, slug in slug_of.items()}
 
 
 def save_episodes(db, feed_id, episodes):
