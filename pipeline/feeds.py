@@ -209,6 +209,20 @@ def _podcast(el, name):
     return [c for ns in PODCAST_NS for c in el.findall(f"{{{ns}}}{name}")]
 
 
+def _podcast_tags(el):
+    """{name: children} for every podcast:* child of el, each list as _podcast gives
+    it; one pass over el's children, not a findall per name and namespace URI."""
+    found = {}
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str) and tag.startswith("{"):  # comments have a function as their tag
+            ns, _, name = tag[1:].partition("}")
+            if ns in PODCAST_NS:
+                found.setdefault((ns, name), []).append(child)
+    return {name: found.get((PODCAST_NS[0], name), []) + found.get((PODCAST_NS[1], name), [])
+            for _, name in found}
+
+
 def _text(el):
     return (el.text or "").strip() if el is not None else ""
 
@@ -254,9 +268,9 @@ def _explicit(value):
     return 1 if str(value).strip().lower() in ("yes", "true", "explicit", "1") else 0
 
 
-def _persons(el):
+def _persons(el, tags=None):
     people = []
-    for p in _podcast(el, "person"):
+    for p in tags.get("person", []) if tags is not None else _podcast(el, "person"):
         name = _text(p)
         if name:
             people.append({"name": name, "role": (p.get("role") or "host").lower(),
@@ -311,22 +325,23 @@ def _item_extras(item, base, channel_people, root=None, refused=None):
         enclosure = _media_enclosure(item)
     url = enclosure.get("url") or enclosure.get("href") if enclosure is not None else None
     url = _link(base, url, root, refused)
-    pguid = _podcast(item, "guid")
-    transcripts = [(_link(base, t.get("url"), root, refused), t) for t in _podcast(item, "transcript")]
-    chapters = [(_link(base, c.get("url"), root, refused), c) for c in _podcast(item, "chapters")]
+    tags = _podcast_tags(item)
+    pguid = tags.get("guid")
+    transcripts = [(_link(base, t.get("url"), root, refused), t) for t in tags.get("transcript", [])]
+    chapters = [(_link(base, c.get("url"), root, refused), c) for c in tags.get("chapters", [])]
     return {
         "enclosure_url": url,
         "enclosure_type": enclosure.get("type") if url else None,
         "enclosure_length": _int(enclosure.get("length") or enclosure.get("fileSize")) if url else None,
         "podcast_guid": _text(pguid[0]) if pguid else None,
         # item-level persons replace the channel's
-        "people": _persons(item) or channel_people,
+        "people": _persons(item, tags) or channel_people,
         "transcripts": [{"url": u, "type": t.get("type"), "language": t.get("language"), "rel": t.get("rel")}
                         for u, t in transcripts if u],
         "chapters": [{"url": u, "type": c.get("type")} for u, c in chapters if u],
         "soundbites": [{"start": _float(s.get("startTime")), "duration": _float(s.get("duration")),
                         "title": _text(s) or None}
-                       for s in _podcast(item, "soundbite") if _float(s.get("startTime")) is not None],
+                       for s in tags.get("soundbite", []) if _float(s.get("startTime")) is not None],
     }
 
 
