@@ -3,8 +3,9 @@ resumable (HTTP Range), verified, and written by atomic rename."""
 import hashlib
 import logging
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -78,7 +79,9 @@ def _origin(part):
     return part.with_name(f".{part.name}.url")
 
 
-def _finish(part, dest):
+def _finish(part, dest, digest=None):
+    """Check, sync and rename a finished .part file; digest: its sha256 object when
+    the bytes were hashed as they came (else the file is read again to hash it)."""
     _origin(part).unlink(missing_ok=True)
     if part.stat().st_size == 0:
         # a CDN glitch more often than a real episode: refused, so the next run tries again
@@ -87,7 +90,7 @@ def _finish(part, dest):
     with open(part, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(part, dest)
-    return Result(str(dest), sha256_file(dest), dest.stat().st_size)
+    return Result(str(dest), digest.hexdigest() if digest else sha256_file(dest), dest.stat().st_size)
 
 
 def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None, sleep=None):
@@ -151,6 +154,9 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                     part.unlink(missing_ok=True)
                     raise DownloadError(f"file is {total} bytes, over the limit of {max_bytes}")
                 got = 0
+                # hashed as it comes, in this worker thread (hashlib lets go of the GIL);
+                # a resumed file is read again at the end instead
+                digest = None if resuming else hashlib.sha256()
                 with open(part, "ab" if resuming else "wb") as out:
                     if not resuming:
                         _origin(part).write_text(url)
@@ -159,6 +165,8 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                         if STOP.is_set():
                             raise Stopped()
                         out.write(chunk)
+                        if digest:
+                            digest.update(chunk)
                         got += len(chunk)
                         if (have if resuming else 0) + got > max_bytes:
                             out.close()
@@ -167,7 +175,7 @@ def download_file(url, dest, *, client, max_bytes=DEFAULT_MAX_BYTES, policy=None
                 if expected is not None and response.num_bytes_downloaded != expected:
                     error = f"truncated: got {response.num_bytes_downloaded} of {expected} bytes"
                     raise _Retry()
-            return _finish(part, dest)
+            return _finish(part, dest, digest)
         except _Retry:
             pass
         except FetchError as exc:  # a redirect we refuse to follow (http_client)
@@ -266,38 +274,58 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     futures, recorded = {}, set()
 
-    def record(future):
-        ep = futures[future]
-        try:
-            audio, transcript_files = future.result()
-        except Stopped:
-            return  # its .part file stays, to be resumed
-        except (DownloadError, FetchError, OSError) as exc:
-            message = str(exc) if not isinstance(exc, OSError) else f"cannot write: {exc.strerror}"
-            db["episodes"].update(ep["id"], {"status": "failed", "error": f"download: {message}",
-                                             "attempts": (ep["attempts"] or 0) + 1, "updated": utcnow()})
-            result["failed"] += 1
-            result["errors"].append((ep["id"], message))
-            log.warning("event=download episode=%d status=failed error=%r", ep["id"], message)
-        else:
-            with db.atomic():
-                db["episodes"].update(ep["id"], {
-                    "audio_path": audio.path, "audio_sha256": audio.sha256,
-                    "audio_bytes": audio.size, "status": "downloaded", "error": None,
-                    "attempts": 0, "updated": utcnow()})
+    def record(done):
+        """Record finished downloads, all in one transaction (one commit, and so one
+        WAL sync, for the files that finished together); counts, logs and progress
+        only once it has committed, so an interrupt that rolls it back leaves them
+        to be recorded again."""
+        outcomes = []
+        with db.atomic():
+            for future in done:
+                ep = futures[future]
+                try:
+                    audio, transcript_files = future.result()
+                except Stopped:
+                    continue  # its .part file stays, to be resumed
+                except (DownloadError, FetchError, OSError) as exc:
+                    message = str(exc) if not isinstance(exc, OSError) else f"cannot write: {exc.strerror}"
+                    db.execute("update episodes set status = 'failed', error = ?, attempts = ?, updated = ? "
+                               "where id = ?", [f"download: {message}", (ep["attempts"] or 0) + 1, utcnow(), ep["id"]])
+                    outcomes.append((future, ep, None, message))
+                    continue
+                db.execute("update episodes set audio_path = ?, audio_sha256 = ?, audio_bytes = ?, "
+                           "status = 'downloaded', error = null, attempts = 0, updated = ? where id = ?",
+                           [audio.path, audio.sha256, audio.size, utcnow(), ep["id"]])
                 for url, fields in transcript_files:
-                    db["episode_transcript_links"].update((ep["id"], url), fields)
-            result["downloaded"] += 1
-            log.info("event=download episode=%d status=ok bytes=%d path=%s", ep["id"], audio.size, audio.path)
-        recorded.add(future)
-        if progress:
-            progress(ep)
+                    db.execute("update episode_transcript_links set path = ?, sha256 = ?, error = ? "
+                               "where episode_id = ? and url = ?",
+                               [fields["path"], fields["sha256"], fields["error"], ep["id"], url])
+                outcomes.append((future, ep, audio, None))
+        for future, ep, audio, message in outcomes:
+            if audio is None:
+                result["failed"] += 1
+                result["errors"].append((ep["id"], message))
+                log.warning("event=download episode=%d status=failed error=%r", ep["id"], message)
+            else:
+                result["downloaded"] += 1
+                log.info("event=download episode=%d status=ok bytes=%d path=%s", ep["id"], audio.size, audio.path)
+            recorded.add(future)
+            if progress:
+                progress(ep)
 
     try:
+        finished = queue.SimpleQueue()
         futures.update({pool.submit(_fetch_episode, ep, audio_dir, client, max_bytes, policy,
                                     links.get(ep["id"], [])): ep for ep in episodes})
-        for future in as_completed(futures):
-            record(future)
+        for future in futures:
+            future.add_done_callback(finished.put)
+        left = len(futures)
+        while left:
+            done = [finished.get()]  # the next to finish, and any that finished meanwhile
+            while not finished.empty():
+                done.append(finished.get())
+            left -= len(done)
+            record(done)
         pool.shutdown()
     except KeyboardInterrupt:
         # No `with pool:` here: its exit would wait for every queued episode
@@ -306,9 +334,7 @@ def download(db, *, audio_dir="audio", concurrency=4, limit=None, episode_ids=No
         # recorded, so no finished file is left that the database does not know.
         STOP.set()
         pool.shutdown(wait=True, cancel_futures=True)
-        for future in futures:
-            if future.done() and not future.cancelled() and future not in recorded:
-                record(future)
+        record([f for f in futures if f.done() and not f.cancelled() and f not in recorded])
         raise
     finally:
         if own:

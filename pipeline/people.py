@@ -16,7 +16,7 @@ def save_person(db, person):
               for k, v in person.items() if v not in (None, "", [])}
     if row is None:
         return db["people"].insert({**fields, "slug": slug}).last_pk
-    current = db["people"].get(row[0])
+    current = next(db.query("select * from people where id = ?", [row[0]]))
     missing = {k: v for k, v in fields.items() if not current.get(k)}
     if missing:
         db["people"].update(row[0], missing)
@@ -25,7 +25,7 @@ def save_person(db, person):
 
 def add_alias(db, person_id, alias):
     """Keep another way of writing a person's name ("KUNAL SHAH", "Lenny")."""
-    person = db["people"].get(person_id)
+    person = next(db.query("select name, aliases from people where id = ?", [person_id]))
     aliases = json.loads(person["aliases"] or "[]")
     if alias and alias != person["name"] and alias not in aliases:
         db["people"].update(person_id, {"aliases": json.dumps(aliases + [alias])})

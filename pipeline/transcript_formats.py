@@ -9,9 +9,11 @@ Times are seconds (rounded to the millisecond) or None, speaker is a string or
 None. Nothing here touches the database or the network.
 """
 import datetime
+import functools
 import html
 import itertools
 import json
+import math
 import re
 from html.parser import HTMLParser
 
@@ -84,6 +86,7 @@ def _seconds(stamp):
     return round(seconds, 3)
 
 
+@functools.lru_cache(maxsize=4096)  # a cue's end is the next one's start: every stamp is asked for twice
 def _stamp(seconds, sep="."):
     ms = round((seconds or 0) * 1000)
     h, ms = divmod(ms, 3_600_000)
@@ -311,12 +314,17 @@ def _paragraph_segments(text, skip_headings=False):
     return segments
 
 
+# libyaml's safe loader when PyYAML was built with it: the pure-Python one was
+# most of an import's parsing time
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse_md(text):
     meta, body = {}, text
     m = FRONT_MATTER.match(text)
     if m:
         try:
-            meta = yaml.safe_load(m.group(1)) or {}
+            meta = yaml.load(m.group(1), Loader=SAFE_LOADER) or {}
         except yaml.YAMLError as e:
             raise TranscriptFormatError(f"bad YAML front matter: {str(e).splitlines()[0]}") from None
         if not isinstance(meta, dict):
@@ -350,16 +358,24 @@ def _one_line(text):
 
 
 def _timed(segments):
-    """(start, end, text, speaker) with every time known: a missing start is the
-    previous end (or 0), a missing end the next start (or the start)."""
-    filled = _fill_ends([_segment(s.get("start"), s.get("end"), s.get("text"), s.get("speaker"))
-                         for s in segments])
-    previous_end = 0.0
-    for seg in filled:
-        start = seg["start"] if seg["start"] is not None else previous_end
-        end = seg["end"] if seg["end"] is not None else start
-        previous_end = end
-        yield start, end, _one_line(seg["text"]), seg["speaker"]
+    """[(start, end, text, speaker)] with every time known: a missing start is the
+    previous end (or 0), a missing end the next start (or the start); the text
+    on one line. (What _fill_ends does, on tuples: this runs for every file we write.)"""
+    starts = [s.get("start") for s in segments]
+    ends = [s.get("end") for s in segments]
+    next_start = None
+    for i in range(len(segments) - 1, -1, -1):
+        start = starts[i]
+        if start is not None:
+            if ends[i] is None:
+                ends[i] = start if next_start is None else max(start, next_start)
+            next_start = start
+    out, previous_end = [], 0.0
+    for start, end, seg in zip(starts, ends, segments):
+        start = start if start is not None else previous_end
+        end = previous_end = end if end is not None else start
+        out.append((start, end, _one_line(seg.get("text")), seg.get("speaker") or None))
+    return out
 
 
 def _escape(text):
@@ -385,20 +401,33 @@ def to_srt(segments, timed=None):
     return "\n".join(out)
 
 
+_json_str = json.encoder.encode_basestring  # ensure_ascii=False, as before
+
+
+def _json_number(value):
+    """A time as json.dumps writes it (float.__repr__ also for numpy's float64, whose repr is not JSON)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    return str(value) if type(value) is int else json.dumps(value)
+
+
 def to_json(segments, timed=None):
     """Podcasting 2.0 JSON transcript: {"version": "1.0.0", "segments": [...]}."""
-    items = []
-    for start, end, text, speaker in timed or _timed(segments):
-        item = {"speaker": speaker} if speaker else {}
-        items.append({**item, "startTime": start, "endTime": end, "body": text})
-    return json.dumps({"version": "1.0.0", "segments": items}, indent=2, ensure_ascii=False) + "\n"
+    # One segment a line, written by hand around json's C string encoder: the
+    # indenting encoder is pure Python and was a third of a transcript import.
+    # Times are numbers (ints or floats), which json writes as repr() does.
+    lines = [(f'{{"speaker": {_json_str(speaker)}, ' if speaker else "{")
+             + f'"startTime": {_json_number(start)}, "endTime": {_json_number(end)}, "body": {_json_str(text)}}}'
+             for start, end, text, speaker in timed or _timed(segments)]
+    body = "[\n    " + ",\n    ".join(lines) + "\n  ]" if lines else "[]"
+    return '{\n  "version": "1.0.0",\n  "segments": ' + body + "\n}\n"
 
 
 def to_txt(segments, timed=None):
     """Plain text, one "Speaker: text" paragraph per speaker turn."""
     paragraphs = []
-    for speaker, turn in itertools.groupby(segments, key=lambda seg: seg.get("speaker") or None):
-        body = " ".join(filter(None, (_one_line(seg.get("text")) for seg in turn)))
+    for speaker, turn in itertools.groupby(timed or _timed(segments), key=lambda seg: seg[3]):
+        body = " ".join(filter(None, (text for _, _, text, _ in turn)))
         paragraphs.append(f"{speaker}: {body}" if speaker else body)
     return "\n\n".join(paragraphs) + "\n"
 
@@ -418,5 +447,5 @@ def write_all(segments, fmts):
     for fmt in fmts:
         if fmt not in WRITERS:
             raise TranscriptFormatError(f"cannot write {fmt!r}; expected one of {', '.join(WRITERS)}")
-    timed = list(_timed(segments))
+    timed = _timed(segments)
     return {fmt: WRITERS[fmt](segments, timed) for fmt in fmts}

@@ -94,7 +94,7 @@ def _record_people(db, episode_id, meta, segments):
     guests = _guests(meta, turns)
     if not guests:
         return
-    feed_id = db["episodes"].get(episode_id)["feed_id"]
+    (feed_id,) = db.execute("select feed_id from episodes where id = ?", [episode_id]).fetchone()
     hosts = _feed_hosts(db, feed_id)
     roles = speaker_roles(turns, guests, hosts)
     for name in guests:

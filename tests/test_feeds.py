@@ -62,6 +62,10 @@ def test_parse_podcasting20_fixture():
     assert ep1["people"][1]["group"] == "crew"
 
 
+XXE_16 = """<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss><channel><title>&xxe;</title></channel></rss>"""
+
+
 @pytest.mark.parametrize("content, message", [
     (b"<rss><channel><title>x</title><item><title>cut", "not well-formed XML"),
     (b"<html><body><h1>Welcome</h1></body></html>", "not a podcast feed"),
@@ -70,6 +74,9 @@ def test_parse_podcasting20_fixture():
 <rss><channel><title>&lol2;</title></channel></rss>""", "refused"),
     (b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <rss><channel><title>&xxe;</title></channel></rss>""", "refused"),
+    # the same in UTF-16, where "<!DOCTYPE" is not written in ASCII bytes (feeds without one skip defusedxml)
+    (XXE_16.encode("utf-16"), "refused"),
+    (XXE_16.encode("utf-16-le"), "refused"),
 ])
 def test_bad_feeds_are_refused(content, message):
     with pytest.raises(FeedError, match=message):
@@ -255,3 +262,33 @@ def test_one_ingest_run_uses_one_connection_for_every_feed(db):
     assert len(ports) == 3 and len(set(ports)) == 1
     assert [r["name"] for r in db.query("select name from people order by name")] == ["Host a", "Host b", "Host c"]
     assert db.execute("select count(*) from episode_people").fetchone()[0] == 9
+
+
+def test_links_skip_urljoin_only_where_it_would_change_nothing():
+    from urllib.parse import urljoin
+
+    from pipeline.feeds import _PLAIN_WEB_URL, _link
+
+    urls = ["https://cdn.example.com/a/1.mp3", "http://h/p?x=1&y=2", "http://h", "http://h?q", "http://h/p?",
+            "http://h/p;v=1", "http://h/p#t=10", "HTTP://H/P", "http://[::1]/a", "http://h/a/../b.mp3",
+            "http://h/a b", "http://h/\tx", "https://h/é.mp3", "http://h/p??", "https://u:p@h:8080/x%20y.mp3",
+            "//cdn.example.com/x.mp3", "/x.mp3", "x.mp3", "https:x.mp3", "http://h/./x", "ftp://h/x"]
+    bases = ["https://feeds.example.com/show/feed.xml", "http://feeds.example.com/f", "file:///srv/feed.xml"]
+    for url in urls:
+        for base in bases:
+            if _PLAIN_WEB_URL.match(url):
+                assert urljoin(base, url) == url, (base, url)
+            assert _link(base, url, None, []) == _link_joined(base, url), (base, url)
+    assert [u for u in urls if _PLAIN_WEB_URL.match(u)] == [
+        "https://cdn.example.com/a/1.mp3", "http://h/p?x=1&y=2", "http://h", "http://h?q",
+        "http://h/a/../b.mp3", "https://u:p@h:8080/x%20y.mp3", "http://h/./x"]  # "p??" too, but we are careful
+
+
+def _link_joined(base, url):
+    """What _link gave before its shortcut: every link through urljoin."""
+    from urllib.parse import urljoin
+
+    from pipeline.urls import refusal
+
+    url = urljoin(base, url.strip())
+    return url if url.startswith(("http://", "https://")) or not refusal(url, None) else None

@@ -76,6 +76,20 @@ def test_srt_and_json_writers():
     ]}
 
 
+def test_json_writer_is_valid_json_for_awkward_text_and_numpy_times():
+    import numpy as np
+
+    text = 'She said "ship it" \\ then </v> \u2028 and left: café, 東京'
+    segments = [seg(np.float64(0.5), np.float64(1.25), text, 'Ann "The PM"'), seg(2, 3, "", None)]
+    got = to_json(segments)
+    assert json.loads(got) == {"version": "1.0.0", "segments": [
+        {"speaker": 'Ann "The PM"', "startTime": 0.5, "endTime": 1.25, "body": " ".join(text.split())},
+        {"startTime": 2, "endTime": 3, "body": ""},
+    ]}
+    assert "東京" in got  # written as UTF-8, not escaped
+    assert json.loads(to_json([])) == {"version": "1.0.0", "segments": []}
+
+
 def test_writers_fill_missing_times_from_the_previous_end():
     segments = [seg(None, None, "one", "A"), seg(2.0, 3.0, "two", "A"), seg(None, None, "three", "B"),
                 seg(5.0, None, "four", "B")]

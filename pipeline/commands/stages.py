@@ -157,9 +157,31 @@ def run_pipeline(db, stages, episode_ids=None, *, command, silent=False, **optio
                           notify=lambda line: click.echo(line, err=True), **options)
 
 
+def stop_on_sigterm():
+    """SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C."""
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+
+def exit_interrupted(results, unfinished=None):
+    """Say what an interrupted run finished and saved, and exit 130 (as a shell does for Ctrl-C).
+    unfinished: the stage that was stopped, whose completed work is saved too."""
+    done = [f"{r.stage}: {r.counts}" for r in results] + ([f"{unfinished}: what completed before the stop"]
+                                                          if unfinished else [])
+    done = "; ".join(done) or "nothing"
+    click.echo(f"interrupted; finished and saved: {done}. Run again to continue.", err=True)
+    sys.exit(130)
+
+
 def run_stage_command(db, stage, episode_ids=None, **options):
-    """One stage as its own command: its summary, and exit status 1 if any episode failed."""
-    [result] = run_pipeline(db, [stage], episode_ids, command=stage, **options)
+    """One stage as its own command: its summary, and exit status 1 if any episode failed.
+    Ctrl-C or SIGTERM stops it at a safe point (exit status 130)."""
+    from ..stages import Interrupted
+
+    stop_on_sigterm()
+    try:
+        [result] = run_pipeline(db, [stage], episode_ids, command=stage, **options)
+    except Interrupted as exc:
+        exit_interrupted(exc.results, stage)
     click.echo(SUMMARY[stage].format(**result.counts))
     if result.errors:
         sys.exit(EXIT_FAILED)
@@ -313,15 +335,12 @@ def run(feeds_, stages, db_path, since, episode_ids, **opts):
     clean_temp_files(db, opts["audio_dir"], opts["transcripts_dir"])
     feeds = subscribe(db, feeds_)
     opts = with_executor(opts)
-    # SIGTERM (from cron, systemd, kill) stops at the next safe point like Ctrl-C
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stop_on_sigterm()
     try:
         results = run_pipeline(db, wanted, episode_ids, command="run", feeds=feeds,
                                since=since.date().isoformat() if since else None,
                                on_result=lambda r: click.echo(RUN_SUMMARY[r.stage].format(**r.counts)), **opts)
     except Interrupted as exc:
-        done = "; ".join(f"{r.stage}: {r.counts}" for r in exc.results) or "nothing"
-        click.echo(f"interrupted; finished and saved: {done}. Run again to continue.", err=True)
-        sys.exit(130)
+        exit_interrupted(exc.results)
     if any(r.errors for r in results):
         sys.exit(EXIT_FAILED)
