@@ -280,8 +280,9 @@ def cluster_options(fn):
                       help="How audio reaches cluster workers: they download the enclosure (url, checked "
                            "against its SHA-256) or get the file's bytes from here (bytes)")(fn)
     return click.option("--cluster", metavar="ADDRESS",
-                        help="Run Whisper, diarization, extraction and sentence embeddings on the Dask scheduler at ADDRESS, "
-                             "e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine still writes the database")(fn)
+                        help="Run Whisper, diarization, extraction and sentence embeddings on the Dask "
+                             "scheduler at ADDRESS, e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine "
+                             "still writes the database")(fn)
 
 
 def with_executor(opts):

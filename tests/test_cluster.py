@@ -184,7 +184,8 @@ def test_at_most_a_window_of_tasks_is_out_and_closing_cancels_them(cluster):
 def test_embed_on_the_cluster_stores_the_local_vectors(cluster, local_db, local_run, tmp_path):
     """`podpipe embed --cluster`: the encoder runs on the workers, this process writes."""
     local, client = cluster
-    with contextlib.closing(sqlite3.connect(local_db)) as src, contextlib.closing(sqlite3.connect(tmp_path / "p.db")) as dst:
+    with contextlib.closing(sqlite3.connect(local_db)) as src, \
+            contextlib.closing(sqlite3.connect(tmp_path / "p.db")) as dst:
         src.backup(dst)  # the file alone may miss what is still in its WAL
     db = open_db(tmp_path / "p.db")
     with db.atomic():
@@ -195,7 +196,8 @@ def test_embed_on_the_cluster_stores_the_local_vectors(cluster, local_db, local_
                                           local.scheduler_address])
     assert result.exit_code == 0, (result.output, result.stderr)
     assert f"running on the Dask cluster at {local.scheduler_address}" in result.stderr
-    assert sorted(t["key"].split("-")[2] for t in tasks.data if t["key"].startswith("run_embedding-")) == ["1", "2", "3"]
+    episodes = [t["key"].split("-")[2] for t in tasks.data if t["key"].startswith("run_embedding-")]
+    assert sorted(episodes) == ["1", "2", "3"]
     got = contents(open_db(tmp_path / "p.db"))
     assert got["embeddings"] and got["passages"]
     assert got == local_run
