@@ -5,9 +5,11 @@
 1. Throughput: the demo's two Whisper episodes, ``--copies`` times each, through
    ``transcribe.run_whisper`` in this process (the local path) and on a
    LocalCluster of 1, 2 and 4 worker processes (one Dask thread each), audio
-   shipped as bytes. Models are loaded before the clock starts (a warm-up
-   round), as they stay loaded on a long run. Reported: audio seconds per wall
-   second, and the ratio to the local path measured in the same process.
+   shipped as bytes; each worker's Whisper uses its share of the cores
+   (``cluster.task_threads``). Models are loaded before the clock starts (a
+   warm-up round), as they stay loaded on a long run; the rounds interleave.
+   Reported: audio seconds per wall second, and the ratio to the local path
+   measured in the same process.
 2. Overhead per episode: a job that does nearly nothing (extraction of one
    short transcript) through the cluster against in process, with the
    episode's audio bytes shipped and without.
@@ -20,6 +22,7 @@ spread is printed too.
 """
 import argparse
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -64,19 +67,24 @@ def demo_jobs(work, model):
 
 
 def throughput(jobs, audio_s, rounds, worker_counts):
+    """Audio seconds per wall second, {name: [one per round]}. The rounds interleave
+    (local, 1 worker, 2 workers, ..., local, ...) so that a change in the machine's
+    load hits every setup alike; idle clusters wait their turn."""
     import distributed
 
-    rows = {}
-    local = InProcess()
-    drain(local, run_whisper, jobs[:1])  # warm: model loaded
-    rows["local"] = [audio_s / timed(local, run_whisper, jobs) for _ in range(rounds)]
-    for n in worker_counts:
-        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-            executor = DaskExecutor(client, audio="bytes")
-            drain(executor, run_whisper, jobs[:n] * 1)  # warm: every worker loads the model
-            client.run(lambda: None)
-            rows[f"{n} workers"] = [audio_s / timed(executor, run_whisper, jobs) for _ in range(rounds)]
+    with contextlib.ExitStack() as stack:
+        setups = {"local": InProcess()}
+        for n in worker_counts:
+            cluster = stack.enter_context(distributed.LocalCluster(n_workers=n, threads_per_worker=1,
+                                                                   processes=True, dashboard_address=":0"))
+            client = stack.enter_context(distributed.Client(cluster))
+            setups[f"{n} workers"] = DaskExecutor(client, audio="bytes")
+        for executor in setups.values():
+            drain(executor, run_whisper, jobs)  # warm: a round, so that every worker loads the model
+        rows = {name: [] for name in setups}
+        for _ in range(rounds):
+            for name, executor in setups.items():
+                rows[name].append(audio_s / timed(executor, run_whisper, jobs))
     return rows
 
 
@@ -142,7 +150,8 @@ def main():
             rows = throughput(jobs, audio_s, args.rounds, [int(n) for n in args.workers.split(",")])
             base = statistics.median(rows["local"])
             print(f"\nThroughput: {len(jobs)} Whisper jobs ({audio_s:.0f} s audio, {args.model}) a round, "
-                  f"{args.rounds} rounds; audio seconds per wall second")
+                  f"{args.rounds} rounds interleaved; audio seconds per wall second; load average "
+                  f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores after the runs")
             for name, values in rows.items():
                 print(f"  {name:10} {spread(values)}   x{statistics.median(values) / base:.2f} of local")
         if "overhead" not in skip:
