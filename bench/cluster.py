@@ -23,6 +23,7 @@ spread is printed too.
 import argparse
 import contextlib
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import pipeline  # noqa: E402,F401
 from pipeline.asr import SAMPLE_RATE, load_audio  # noqa: E402
-from pipeline.cluster import DaskExecutor, InProcess  # noqa: E402
+from pipeline.cluster import DaskExecutor, InProcess, start_local  # noqa: E402
 from pipeline.db import open_db  # noqa: E402
 from pipeline.download import download  # noqa: E402
 from pipeline.extract.stage import run_extraction  # noqa: E402
@@ -66,25 +67,37 @@ def demo_jobs(work, model):
     return db, episodes, [whisper_job(db, e, model=model) for e in episodes]
 
 
+def cpu_seconds():
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def throughput(jobs, audio_s, rounds, worker_counts):
-    """Audio seconds per wall second, {name: [one per round]}. The rounds interleave
-    (local, 1 worker, 2 workers, ..., local, ...) so that a change in the machine's
-    load hits every setup alike; idle clusters wait their turn."""
+    """{name: ([audio s per wall s], [CPU s per audio s])}, one per round. The rounds
+    interleave (local, 1 worker, 2 workers, ..., local, ...) so that a change in the
+    machine's load hits every setup alike; idle clusters wait their turn. CPU
+    seconds (this process and the workers') do not depend on the load: they say
+    what the work costs, where the wall clock says what share of the machine we got."""
     import distributed
 
     with contextlib.ExitStack() as stack:
-        setups = {"local": InProcess()}
+        setups = {"local": (InProcess(), None)}
         for n in worker_counts:
-            cluster = stack.enter_context(distributed.LocalCluster(n_workers=n, threads_per_worker=1,
-                                                                   processes=True, dashboard_address=":0"))
+            cluster = stack.enter_context(start_local(n, port=0, dashboard=":0"))
             client = stack.enter_context(distributed.Client(cluster))
-            setups[f"{n} workers"] = DaskExecutor(client, audio="bytes")
-        for executor in setups.values():
+            setups[f"{n} workers"] = (DaskExecutor(client, audio="bytes"), client)
+        for executor, _ in setups.values():
             drain(executor, run_whisper, jobs)  # warm: a round, so that every worker loads the model
-        rows = {name: [] for name in setups}
+        rows = {name: ([], []) for name in setups}
         for _ in range(rounds):
-            for name, executor in setups.items():
-                rows[name].append(audio_s / timed(executor, run_whisper, jobs))
+            for name, (executor, client) in setups.items():
+                def cpu():
+                    return cpu_seconds() + (sum(client.run(cpu_seconds).values()) if client else 0)
+                before = cpu()
+                wall = timed(executor, run_whisper, jobs)
+                rows[name][0].append(audio_s / wall)
+                rows[name][1].append((cpu() - before) / audio_s)
     return rows
 
 
@@ -148,12 +161,13 @@ def main():
         audio_s = sum(len(load_audio(e["audio_path"])) / SAMPLE_RATE for e in episodes) * args.copies
         if "throughput" not in skip:
             rows = throughput(jobs, audio_s, args.rounds, [int(n) for n in args.workers.split(",")])
-            base = statistics.median(rows["local"])
+            base = statistics.median(rows["local"][0])
             print(f"\nThroughput: {len(jobs)} Whisper jobs ({audio_s:.0f} s audio, {args.model}) a round, "
                   f"{args.rounds} rounds interleaved; audio seconds per wall second; load average "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores after the runs")
-            for name, values in rows.items():
-                print(f"  {name:10} {spread(values)}   x{statistics.median(values) / base:.2f} of local")
+            for name, (values, cpu) in rows.items():
+                print(f"  {name:10} {spread(values)}   x{statistics.median(values) / base:.2f} of local;"
+                      f"   CPU s per audio s {statistics.median(cpu):.3f}")
         if "overhead" not in skip:
             print("\nOverhead per episode (ms per task, a near-empty job, 2 workers):")
             for name, values in overhead(db, episodes, args.rounds).items():
