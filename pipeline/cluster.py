@@ -68,7 +68,7 @@ def connect(address, timeout=10):
 # glibc's adaptive mmap threshold: Whisper's large arrays then go back to the
 # kernel and are faulted in again on every use, 9x the page faults and +50% CPU
 # per audio second (bench/cluster.py). We leave glibc's default on our workers;
-# for `dask worker` the same is the environment variable in docs/scale.md.
+# for `dask worker` the same is a line of Dask config (docs/scale.md).
 WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
