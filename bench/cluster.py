@@ -5,9 +5,11 @@
 1. Throughput: the demo's two Whisper episodes, ``--copies`` times each, through
    ``transcribe.run_whisper`` in this process (the local path) and on a
    LocalCluster of 1, 2 and 4 worker processes (one Dask thread each), audio
-   shipped as bytes. Models are loaded before the clock starts (a warm-up
-   round), as they stay loaded on a long run. Reported: audio seconds per wall
-   second, and the ratio to the local path measured in the same process.
+   shipped as bytes; each worker's Whisper uses its share of the cores
+   (``cluster.task_threads``). Models are loaded before the clock starts (a
+   warm-up round), as they stay loaded on a long run; the rounds interleave.
+   Reported: audio seconds per wall second, and the ratio to the local path
+   measured in the same process.
 2. Overhead per episode: a job that does nearly nothing (extraction of one
    short transcript) through the cluster against in process, with the
    episode's audio bytes shipped and without.
@@ -20,6 +22,8 @@ spread is printed too.
 """
 import argparse
 import contextlib
+import os
+import resource
 import shutil
 import statistics
 import sys
@@ -31,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import pipeline  # noqa: E402,F401
 from pipeline.asr import SAMPLE_RATE, load_audio  # noqa: E402
-from pipeline.cluster import DaskExecutor, InProcess  # noqa: E402
+from pipeline.cluster import DaskExecutor, InProcess, start_local  # noqa: E402
 from pipeline.db import open_db  # noqa: E402
 from pipeline.download import download  # noqa: E402
 from pipeline.extract.stage import run_extraction  # noqa: E402
@@ -63,20 +67,37 @@ def demo_jobs(work, model):
     return db, episodes, [whisper_job(db, e, model=model) for e in episodes]
 
 
+def cpu_seconds():
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def throughput(jobs, audio_s, rounds, worker_counts):
+    """{name: ([audio s per wall s], [CPU s per audio s])}, one per round. The rounds
+    interleave (local, 1 worker, 2 workers, ..., local, ...) so that a change in the
+    machine's load hits every setup alike; idle clusters wait their turn. CPU
+    seconds (this process and the workers') do not depend on the load: they say
+    what the work costs, where the wall clock says what share of the machine we got."""
     import distributed
 
-    rows = {}
-    local = InProcess()
-    drain(local, run_whisper, jobs[:1])  # warm: model loaded
-    rows["local"] = [audio_s / timed(local, run_whisper, jobs) for _ in range(rounds)]
-    for n in worker_counts:
-        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-            executor = DaskExecutor(client, audio="bytes")
-            drain(executor, run_whisper, jobs[:n] * 1)  # warm: every worker loads the model
-            client.run(lambda: None)
-            rows[f"{n} workers"] = [audio_s / timed(executor, run_whisper, jobs) for _ in range(rounds)]
+    with contextlib.ExitStack() as stack:
+        setups = {"local": (InProcess(), None)}
+        for n in worker_counts:
+            cluster = stack.enter_context(start_local(n, port=0, dashboard=":0"))
+            client = stack.enter_context(distributed.Client(cluster))
+            setups[f"{n} workers"] = (DaskExecutor(client, audio="bytes"), client)
+        for executor, _ in setups.values():
+            drain(executor, run_whisper, jobs)  # warm: a round, so that every worker loads the model
+        rows = {name: ([], []) for name in setups}
+        for _ in range(rounds):
+            for name, (executor, client) in setups.items():
+                def cpu():
+                    return cpu_seconds() + (sum(client.run(cpu_seconds).values()) if client else 0)
+                before = cpu()
+                wall = timed(executor, run_whisper, jobs)
+                rows[name][0].append(audio_s / wall)
+                rows[name][1].append((cpu() - before) / audio_s)
     return rows
 
 
@@ -140,11 +161,13 @@ def main():
         audio_s = sum(len(load_audio(e["audio_path"])) / SAMPLE_RATE for e in episodes) * args.copies
         if "throughput" not in skip:
             rows = throughput(jobs, audio_s, args.rounds, [int(n) for n in args.workers.split(",")])
-            base = statistics.median(rows["local"])
+            base = statistics.median(rows["local"][0])
             print(f"\nThroughput: {len(jobs)} Whisper jobs ({audio_s:.0f} s audio, {args.model}) a round, "
-                  f"{args.rounds} rounds; audio seconds per wall second")
-            for name, values in rows.items():
-                print(f"  {name:10} {spread(values)}   x{statistics.median(values) / base:.2f} of local")
+                  f"{args.rounds} rounds interleaved; audio seconds per wall second; load average "
+                  f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores after the runs")
+            for name, (values, cpu) in rows.items():
+                print(f"  {name:10} {spread(values)}   x{statistics.median(values) / base:.2f} of local;"
+                      f"   CPU s per audio s {statistics.median(cpu):.3f}")
         if "overhead" not in skip:
             print("\nOverhead per episode (ms per task, a near-empty job, 2 workers):")
             for name, values in overhead(db, episodes, args.rounds).items():

@@ -57,7 +57,7 @@ def load_model(name=None, *, engine="faster-whisper", cache_dir=None, compute_ty
         raise ModelError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     # CTranslate2 defaults to 4 threads whatever the machine; on a 2-core box
     # that oversubscribes, so we ask for exactly what we are allowed to use.
-    threads = cpu_threads or _available_cores()
+    threads = cpu_threads or available_cores()
     if engine == "openai-whisper":
         whisper = _import_openai_whisper()
         key = (engine, name or "base", device, threads)
@@ -77,7 +77,8 @@ def load_model(name=None, *, engine="faster-whisper", cache_dir=None, compute_ty
         return _loaded[key]
 
 
-def _available_cores():
+def available_cores():
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

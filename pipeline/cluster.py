@@ -18,6 +18,7 @@ SHA-256 recorded at download) or as the file's bytes from here; see
 ``DaskExecutor.audio_mode``.
 """
 import contextlib
+import sys
 import tempfile
 import uuid
 import warnings
@@ -63,14 +64,59 @@ def connect(address, timeout=10):
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {' '.join(str(exc).split())}") from None
 
 
+# Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off
+# glibc's adaptive mmap threshold: Whisper's large arrays then go back to the
+# kernel and are faulted in again on every use, 9x the page faults and +50% CPU
+# per audio second (bench/cluster.py). We leave glibc's default on our workers;
+# for `dask worker` the same is a line of Dask config (docs/scale.md).
+WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 def start_local(workers=2, *, port=8786, dashboard=":8787"):
     """A LocalCluster of ``workers`` processes with one thread each, for trying it on one machine."""
     distributed = _import_distributed()
+    import dask
+
     try:
-        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        scheduler_port=port, dashboard_address=dashboard)
+        with dask.config.set(WORKER_CONFIG):
+            return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            scheduler_port=port, dashboard_address=dashboard)
     except OSError as exc:
         raise ClusterError(f"cannot start a local cluster on port {port}: {exc.strerror or exc}") from None
+
+
+# --- on the worker ------------------------------------------------------------------
+
+_task_threads = {}
+
+
+def task_threads():
+    """The CPU threads one task should use, or None outside a Dask worker (then
+    the models use every core this process may use, as locally).
+
+    On a worker: the host's cores shared among all the Dask threads on that
+    host, at least one. Two 1-thread workers on 2 cores get 1 each, not 2
+    (4 Whisper threads on 2 cores only fight); ``dask worker --nworkers 4
+    --nthreads 1`` on 8 cores gets 2 each. Asked of the scheduler once per
+    worker process, when its first task runs (the workers are up by then).
+    """
+    distributed = sys.modules.get("distributed")  # not imported: surely not a worker
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not in a worker
+        return None
+    if worker.address not in _task_threads:
+        from distributed.comm import get_address_host
+
+        from .asr import available_cores
+
+        host = get_address_host(worker.address)
+        workers = distributed.get_client().scheduler_info(n_workers=-1)["workers"]
+        threads_here = sum(w["nthreads"] for a, w in workers.items() if get_address_host(a) == host)
+        _task_threads[worker.address] = max(1, available_cores() // max(threads_here, worker.state.nthreads))
+    return _task_threads[worker.address]
 
 
 # --- audio on the worker -----------------------------------------------------------

@@ -110,7 +110,8 @@ def embedding_job(db, work):
         segments = db.query("select idx, start, end, text, speaker from segments where transcript_id = ? "
                             "order by idx", [work["transcript_id"]])
         passages = passages_of(segments)
-    return {"passages": passages, "texts": [p["text"] for p in passages] + [t for _, t, _ in work["items"]]}
+    return {"episode_id": work["episode_id"], "passages": passages,  # the id names the task on a cluster
+            "texts": [p["text"] for p in passages] + [t for _, t, _ in work["items"]]}
 
 
 def run_embedding(job):

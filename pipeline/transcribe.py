@@ -82,9 +82,11 @@ def run_whisper(job, on_progress=None):
     episode's own audio, ``ModelError`` for the configuration.
     """
     from .asr import AudioError, load_audio, load_model, transcribe_audio
-    from .cluster import local_audio
+    from .cluster import local_audio, task_threads
 
-    loaded = load_model(job["model"], engine=job["engine"], cache_dir=job["cache_dir"])
+    # on a cluster worker, its share of the host's cores; here, every core
+    loaded = load_model(job["model"], engine=job["engine"], cache_dir=job["cache_dir"],
+                        cpu_threads=task_threads() or 0)
     if job["diarize"]:
         from .diarize import load_encoder
         load_encoder()  # DiarizeUnavailable now, before minutes of Whisper, if the extra is missing

@@ -63,8 +63,9 @@ def cluster_options(fn):
                       help="How audio reaches cluster workers: they download the enclosure (url, checked "
                            "against its SHA-256) or get the file's bytes from here (bytes)")(fn)
     return click.option("--cluster", metavar="ADDRESS",
-                        help="Run Whisper, diarization and extraction on the Dask scheduler at ADDRESS, "
-                             "e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine still writes the database")(fn)
+                        help="Run Whisper, diarization, extraction and sentence embeddings on the Dask "
+                             "scheduler at ADDRESS, e.g. tcp://HOST:8786 (env PODPIPE_CLUSTER); this machine "
+                             "still writes the database")(fn)
 
 
 def with_executor(opts):
@@ -284,15 +285,18 @@ def classify(input, context, extractor):
 @click.command(name="embed")
 @click.option("--episode", "episode_ids", type=int, multiple=True, help="Only this episode id (repeatable)")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N episodes")
+@cluster_options
 @db_option
-def embed_cmd(episode_ids, limit, db_path):
+def embed_cmd(episode_ids, limit, db_path, **opts):
     """Store sentence vectors of passages and items, for search by meaning.
 
     \b
     Only new or changed episodes and items are embedded; a new model embeds
     everything again. Near-duplicate items are grouped as they come.
+    With --cluster the encoding runs on the workers; vectors are saved here.
     """
-    run_stage_command(get_db(db_path, lock=True, create=True), "embed", episode_ids, limit=limit, silent=True)
+    run_stage_command(get_db(db_path, lock=True, create=True), "embed", episode_ids, limit=limit, silent=True,
+                      **with_executor(opts))
 
 
 @click.command(name="link")
