@@ -135,3 +135,18 @@ def test_items_come_from_every_guest_never_the_host_or_a_sponsor():
         assert 0 <= item["score"] <= 1 and item["clean_text"] and item["features"][0].startswith("model:")
     rules = extract_items(INTERVIEW, {"Host"}, cap=False, extractor="rules")
     assert all(i["features"] and not i["features"][0].startswith("model:") for i in rules)
+
+
+def test_only_guest_sentences_and_their_context_in_the_turn_are_encoded():
+    from pipeline.extract.model import encoded_rows, sentence_embeddings
+    rows = sentence_rows(INTERVIEW)
+    cands = candidates(rows, {"Ana", "Ben"})
+    used = encoded_rows(rows, cands)
+    # Ana's and Ben's sentences that a span or its context uses; no host line, no sponsor read
+    assert [rows[k]["text"] for k in used] == [
+        "Mostly I listen.", "Talk to your customers every single week, even when the roadmap is full.",
+        "It keeps you honest.", "A roadmap is a list of bets, and the honest ones say what would make you stop."]
+    seen = []
+    emb = sentence_embeddings(rows, cands, lambda texts: seen.extend(texts) or np.ones((len(texts), 384), "float32"))
+    assert seen == [rows[k]["text"] for k in used]
+    assert emb.shape == (len(rows), 384) and emb[used].all() and not emb[[0, 1, 5, 6, 10, 11]].any()
