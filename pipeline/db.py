@@ -8,6 +8,7 @@ import datetime
 import functools
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 # sqlite_utils is imported where a database is opened for writing, not here: with its
@@ -31,9 +32,29 @@ def resolve_db_path(path=None, config=None):
 
 
 @functools.cache
+def _sqlite_utils():
+    """sqlite_utils, imported without numpy.
+
+    sqlite-utils imports numpy whenever it is installed (the extract extra
+    installs it), only to map numpy scalar types to column types; that is 110
+    ms of every command that writes, and a third of a download run. We never
+    hand sqlite-utils numpy values (vectors are stored as bytes, ids as ints),
+    so unless numpy is already loaded we hide it while sqlite-utils imports.
+    """
+    if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
+        sys.modules["numpy"] = None  # `import numpy` raises ImportError until removed
+        try:
+            import sqlite_utils
+        finally:
+            del sys.modules["numpy"]
+    import sqlite_utils
+    return sqlite_utils
+
+
+@functools.cache
 def _database_class():
     # made on first use, so that importing this module does not import sqlite-utils
-    import sqlite_utils
+    sqlite_utils = _sqlite_utils()
 
     class Database(sqlite_utils.Database):
         """sqlite-utils' Database whose transactions take the write lock at BEGIN.
@@ -74,7 +95,7 @@ def __getattr__(name):
 
 def open_db(path=None, *, read_only=False):
     """Open (creating and migrating if needed) the pipeline database."""
-    import sqlite_utils
+    sqlite_utils = _sqlite_utils()
 
     path = resolve_db_path(path)
     if read_only:
@@ -163,7 +184,7 @@ class _Migrations:
         return [options.get("name") or fn.__name__ for fn, options in self.registered]
 
     def apply(self, db):
-        import sqlite_utils
+        sqlite_utils = _sqlite_utils()
 
         applied = sqlite_utils.Migrations(self.name)
         for fn, options in self.registered:
