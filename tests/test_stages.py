@@ -38,8 +38,8 @@ def test_the_whole_pipeline_from_python(demo):
         StageResult("ingest", {"new": 3, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0}),
         StageResult("download", {"downloaded": 1, "failed": 0}),
         StageResult("transcribe", {"transcribed": 1, "publisher": 1, "whisper": 0, "failed": 0}),
-        StageResult("extract", {"episodes": 1, "items": 3}),  # the model: one quote, two tips
-        StageResult("embed", {"episodes": 1, "passages": 5, "items": 3, "duplicates": 0}),
+        StageResult("extract", {"episodes": 1, "items": 4}),  # the model: two quotes, two tips
+        StageResult("embed", {"episodes": 1, "passages": 5, "items": 4, "duplicates": 0}),
         StageResult("link", {"episodes": 1, "items_linked": 0, "suggestions": 0}),
     ]
     assert notes == [f"ingested: {options['feeds'][0]}: 3 new, 0 updated, 0 unchanged"]
