@@ -2,6 +2,7 @@ import http
 import mimetypes
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -20,6 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# A script's background job (`cmd &`) starts with SIGINT ignored, and the podpipe
+# processes the tests start would inherit that: the Ctrl-C tests would send a
+# signal nobody hears. Handlers (unlike "ignored") are reset when a child starts.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
