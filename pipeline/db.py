@@ -9,6 +9,7 @@ import functools
 import os
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 # sqlite_utils is imported where a database is opened for writing, not here: with its
@@ -39,9 +40,11 @@ def _sqlite_utils():
     installs it), only to map numpy scalar types to column types; that is 110
     ms of every command that writes, and a third of a download run. We never
     hand sqlite-utils numpy values (vectors are stored as bytes, ids as ints),
-    so unless numpy is already loaded we hide it while sqlite-utils imports.
+    so unless numpy is already loaded we hide it while sqlite-utils imports:
+    only while this is the process's one thread, as another thread's own numpy
+    import would fail in that moment.
     """
-    if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
+    if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules and threading.active_count() == 1:
         sys.modules["numpy"] = None  # `import numpy` raises ImportError until removed
         try:
             import sqlite_utils

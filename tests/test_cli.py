@@ -65,3 +65,17 @@ def test_help_and_a_search_import_only_the_commands_they_run(tmp_path):
     for kind in ("quote", "segment"):
         assert loaded("search", "customers", "--kind", kind, "--db", str(tmp_path / "x.db")) == [
             "pipeline.commands.options pipeline.commands.search", ""]
+
+
+def test_a_writing_command_opens_the_database_without_importing_numpy(tmp_path):
+    import subprocess
+    import sys
+
+    # open_db imports sqlite-utils with numpy hidden; numpy must still import afterwards
+    code = ("import sys; from pipeline.db import open_db\n"
+            f"open_db({str(tmp_path / 'w.db')!r})\n"
+            "print('numpy' in sys.modules, 'sqlite_utils' in sys.modules)\n"
+            "import numpy; print(numpy.zeros(1).shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.splitlines() == ["False True", "(1,)"]
