@@ -166,15 +166,12 @@ def item_where(db, *, kinds=None, person=None, role=None, feed=None, topic=None,
         where.append("(p.name like :person or i.speaker like :person)")
     if role:
         where.append(f"lower(r.name) in {_in('role', role_names(db, role), params)}")
-    if feed:
-        where.append(f"e.feed_id in {_in('feed', _feed_ids(db, feed), params)}")
     if topic:
         params["topic"] = _topic(db, topic)
         where.append("i.id in (select item_id from item_topics where topic = :topic)")
-    if since:
-        params["since"] = _since(since)
-        where.append("e.published >= :since")
+    where += episode_where(db, params, feed=feed, since=since)
     if episode_id is not None:
+        # on the items' own column, which their index answers (a left join's e.id would not)
         params["episode_id"] = int(episode_id)
         where.append("i.episode_id = :episode_id")
     if collection_id is not None:

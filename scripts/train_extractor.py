@@ -79,11 +79,15 @@ def build(files, labels, transcripts, cache):
     return np.array(X), arr, np.array(G), np.array(L), np.array(kinds), missed
 
 
+def fold_of(groups):
+    """The fixed cross-validation fold of each episode file: {file: fold}."""
+    return {f: n % FOLDS for n, f in enumerate(sorted(set(groups)))}
+
+
 def cross_val(X, y, w, groups, l2):
     """Each row's score from the head fitted without its fold of episodes."""
-    files = sorted(set(groups))
-    fold_of = {f: n % FOLDS for n, f in enumerate(files)}
-    folds = np.array([fold_of[g] for g in groups])
+    folds_of = fold_of(groups)
+    folds = np.array([folds_of[g] for g in groups])
     z = np.zeros(len(y))
     for k in range(FOLDS):
         tr, te = (folds != k) & (w > 0), folds == k
