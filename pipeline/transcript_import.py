@@ -9,7 +9,7 @@ from .names import clean_name, expand_first_names, first_name, fold, resolve, sp
 from .people import add_alias, save_person
 from .profiles import merge_people
 from .files import sync_all
-from .transcripts import save_transcript
+from .transcripts import save_transcript, segments_indexed_at_end
 
 IMPORT_FEED_URL = "import:transcripts"
 
@@ -115,11 +115,12 @@ def _record_people(db, episode_id, meta, segments):
                                          "group": "cast"}, ignore=True)
 
 
-def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True):
+def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None):
     """Import one transcript file. Returns (episode_id, created_episode).
 
     Raises OSError or TranscriptFormatError with a message for the user.
-    sync=False: the caller makes the files durable before it commits (see import_transcripts).
+    sync=False: the caller makes the files durable before it commits, and
+    index defers the segments' full-text indexing (see import_transcripts).
     """
     data = Path(path).read_bytes()
     parsed = formats.parse(data, filename=str(path))
@@ -133,7 +134,7 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True):
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync, index=index)
     return episode_id, created
 
 
@@ -147,19 +148,22 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     A batch of files goes into one transaction, and its transcript files are made
     durable with one flush just before it commits (not an fsync per file, four
     files per episode): a kill or a power cut leaves each batch wholly imported or
-    not at all, and rows never point at files that are not on disk. Results are
-    yielded once their batch has committed.
+    not at all, and rows never point at files that are not on disk. The batch's
+    segments go into the full-text index in one statement. Results are yielded
+    once their batch has committed.
     """
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
         results = []
         with db.atomic():
-            for path in paths[start:start + batch_size]:
-                try:
-                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir, sync=False)
-                except (OSError, formats.TranscriptFormatError) as exc:
-                    results.append((path, None, False, str(exc)))
-                    continue
-                results.append((path, episode_id, created, None))
+            with segments_indexed_at_end(db) as index:
+                for path in paths[start:start + batch_size]:
+                    try:
+                        episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
+                                                                sync=False, index=index)
+                    except (OSError, formats.TranscriptFormatError) as exc:
+                        results.append((path, None, False, str(exc)))
+                        continue
+                    results.append((path, episode_id, created, None))
             sync_all()
         yield from results
