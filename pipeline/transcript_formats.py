@@ -448,8 +448,10 @@ def to_json(segments, timed=None):
         head = heads.get(speaker)
         if head is None:
             head = heads[speaker] = f'{{"speaker": {_json_str(speaker)}, '
-        lines.append(f'{head}"startTime": {_json_number(start)}, "endTime": {_json_number(end)}, '
-                     f'"body": {_json_str(text)}}}')
+        # A body without quotes, backslashes or control characters (unprintable)
+        # is its own JSON string; most are, and these checks cost less than the encoder.
+        quoted = f'"{text}"' if '"' not in text and "\\" not in text and text.isprintable() else _json_str(text)
+        lines.append(f'{head}"startTime": {_json_number(start)}, "endTime": {_json_number(end)}, "body": {quoted}}}')
     body = "[\n    " + ",\n    ".join(lines) + "\n  ]" if lines else "[]"
     return '{\n  "version": "1.0.0",\n  "segments": ' + body + "\n}\n"
 

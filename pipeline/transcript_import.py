@@ -4,7 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import transcript_formats as formats
-from .db import utcnow
+from .db import insert_many, utcnow
 from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
 from .people import add_alias, save_person
 from .profiles import merge_people
@@ -86,6 +86,11 @@ def _feed_hosts(db, feed_id):
         "join people p on p.id = ep.person_id where e.feed_id = ? and ep.role = 'host'", [feed_id])]
 
 
+def _cast(db, episode_id, person_id, role):
+    insert_many(db, "episode_people", [{"episode_id": episode_id, "person_id": person_id, "role": role,
+                                        "group": "cast"}], or_ignore=True)
+
+
 def _record_people(db, episode_id, meta, segments):
     """The front matter names the guests; a speaker who is not one of them is
     the feed's host when they are one already or talk as much as a host does.
@@ -99,8 +104,7 @@ def _record_people(db, episode_id, meta, segments):
     roles = speaker_roles(turns, guests, hosts)
     for name in guests:
         pid = save_person(db, {"name": name})
-        db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "guest",
-                                     "group": "cast"}, ignore=True)
+        _cast(db, episode_id, pid, "guest")
     for label, (kind, name) in roles.items():
         if kind == "other":
             continue
@@ -111,8 +115,7 @@ def _record_people(db, episode_id, meta, segments):
             for short in hosts:
                 if len(fold(short).split()) == 1 and first_name(name) == fold(short) and fold(name) != fold(short):
                     merge_people(db, name, short)
-            db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "host",
-                                         "group": "cast"}, ignore=True)
+            _cast(db, episode_id, pid, "host")
 
 
 def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None):
