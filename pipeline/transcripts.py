@@ -37,7 +37,7 @@ def rewrite_files(transcript, segments):
 
 
 SEGMENT_COLUMNS = ("start", "end", "text", "speaker", "speaker_confidence", "speaker_method", "speaker_label",
-                   "words")
+                   "words")  # words last (see replace_segments)
 
 
 # bound parameters one statement may have (SQLite before 3.32 allowed 999)
@@ -54,15 +54,27 @@ def replace_segments(db, transcript_id, segments):
     are a tenth cheaper.
     """
     db.execute("delete from segments where transcript_id = ?", [transcript_id])
-    rows = [(transcript_id, idx, *[s.get(c) for c in SEGMENT_COLUMNS[:-1]],
-             json.dumps(s["words"]) if s.get("words") else None) for idx, s in enumerate(segments)]
-    width = len(SEGMENT_COLUMNS) + 2
+    # A column that no segment has a key for is left to its default, NULL: an
+    # imported transcript has no confidences, methods, labels or words, and
+    # binding those Nones cost as much as SQLite's whole work on the row.
+    keys, null_by_default = set().union(*segments), _null_by_default(db)
+    columns = [c for c in SEGMENT_COLUMNS if c in keys or c not in null_by_default]
+    plain = [c for c in columns if c != "words"]  # words go in as JSON, last
+    rows = [(transcript_id, idx, *[s.get(c) for c in plain]) for idx, s in enumerate(segments)]
+    if "words" in columns:
+        rows = [(*row, json.dumps(s["words"]) if s.get("words") else None) for row, s in zip(rows, segments)]
+    width = len(columns) + 2
     per = MAX_PARAMS // width
-    head = f"insert into segments (transcript_id, idx, {', '.join(f'[{c}]' for c in SEGMENT_COLUMNS)}) values "
+    head = f"insert into segments (transcript_id, idx, {', '.join(f'[{c}]' for c in columns)}) values "
     one = "(" + ",".join("?" * width) + ")"
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         db.execute(head + ",".join([one] * len(chunk)), [v for row in chunk for v in row])
+
+
+def _null_by_default(db):
+    """The segments columns whose default is NULL."""
+    return {row[1] for row in db.execute("pragma table_info(segments)") if row[4] is None}
 
 
 class _DeferredIndex:
