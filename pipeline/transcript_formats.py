@@ -348,11 +348,13 @@ def _parse_md(text):
     segments, speaker = [], None
     for line in body.split("\n"):
         stripped = line.strip()
+        if not stripped:  # every other line is blank
+            continue
         turn = MD_TURN.match(stripped)
         if turn:
             speaker = turn.group("speaker") or speaker
             segments.append(_segment(_seconds(turn.group("time")), None, turn.group("text"), speaker))
-        elif segments and stripped and not HEADING.match(line):
+        elif segments and not HEADING.match(line):
             segments[-1]["text"] = f"{segments[-1]['text']} {stripped}".strip()
     if not segments:
         segments = _paragraph_segments(body, skip_headings=True)
@@ -432,6 +434,8 @@ _json_str = json.encoder.encode_basestring  # ensure_ascii=False, as before
 
 def _json_number(value):
     """A time as json.dumps writes it (float.__repr__ also for numpy's float64, whose repr is not JSON)."""
+    if type(value) is float and value - value == 0:  # finite: most times, tested first without calls
+        return float.__repr__(value)
     if isinstance(value, float) and math.isfinite(value):
         return float.__repr__(value)
     return str(value) if type(value) is int else json.dumps(value)
