@@ -152,8 +152,8 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     durable with one flush just before it commits (not an fsync per file, four
     files per episode): a kill or a power cut leaves each batch wholly imported or
     not at all, and rows never point at files that are not on disk. The batch's
-    segments go into the full-text index in one statement. Results are yielded
-    once their batch has committed.
+    segments go into the full-text index in one statement, while the files are
+    flushed. Results are yielded once their batch has committed.
     """
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
@@ -168,5 +168,6 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
                         results.append((path, None, False, str(exc)))
                         continue
                     results.append((path, episode_id, created, None))
-            sync_all()
+                with sync_all():  # the files go to disk while their segments are indexed
+                    index.flush()
         yield from results

@@ -88,12 +88,14 @@ class _DeferredIndex:
             self.pending.add(transcript_id)
 
     def flush(self):
-        """Index the pending transcripts' segments, in one statement."""
+        """Index the pending transcripts' segments (one statement for a batch)."""
         if not self.pending:
             return
         ids = sorted(self.pending)
-        self.db.execute("insert into segments_fts (rowid, text, speaker) select id, text, speaker from segments "
-                        f"where transcript_id in ({','.join('?' * len(ids))})", ids)
+        for start in range(0, len(ids), MAX_PARAMS):
+            chunk = ids[start:start + MAX_PARAMS]
+            self.db.execute("insert into segments_fts (rowid, text, speaker) select id, text, speaker from segments "
+                            f"where transcript_id in ({','.join('?' * len(chunk))})", chunk)
         self.pending.clear()
 
 
@@ -103,10 +105,10 @@ def segments_indexed_at_end(db):
     index=...) inserts go into the full-text index by one statement at the end,
     not by the insert trigger.
 
-    FTS5 writes its pending terms out as a new index segment at the end of every
-    statement, and merges those segments as they pile up: a trigger run per
-    transcript made an import's index cost about twice an FTS rebuild; one INSERT ...
-    SELECT per batch costs what a rebuild does. The trigger is dropped inside
+    FTS5 writes its pending terms out as a new index segment at each statement's
+    savepoint and merges those segments as they pile up: with the trigger, or an
+    INSERT ... SELECT per transcript, an import's indexing cost about twice an FTS
+    rebuild; one INSERT ... SELECT per batch costs what a rebuild does. The trigger is dropped inside
     the transaction and created again before it ends, so other connections never
     see it missing and a kill or an error rolls both back.
     """
