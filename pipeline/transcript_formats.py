@@ -352,8 +352,9 @@ def _parse_md(text):
             continue
         turn = MD_TURN.match(stripped)
         if turn:
-            speaker = turn.group("speaker") or speaker
-            segments.append(_segment(_seconds(turn.group("time")), None, turn.group("text"), speaker))
+            name, stamp, said = turn.groups()  # (speaker, time, text); a name is never empty
+            speaker = name or speaker
+            segments.append({"start": _seconds(stamp), "end": None, "text": said, "speaker": speaker})
         elif segments and not HEADING.match(line):
             segments[-1]["text"] = f"{segments[-1]['text']} {stripped}".strip()
     if not segments:
