@@ -1,6 +1,5 @@
 """Importing transcripts that exist already (VTT, SRT, JSON, HTML, text, and
 Markdown with YAML front matter), matched to episodes or creating them."""
-import contextlib
 from collections import Counter
 from pathlib import Path
 
@@ -138,13 +137,11 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, ind
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync,
-                        index=index)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync, index=index)
     return episode_id, created
 
 
 BATCH = 50
-BATCH_CACHE_KIB = 32 * 1024  # SQLite's page cache while a batch is imported (see _page_cache)
 
 
 def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=BATCH):
@@ -160,41 +157,17 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     """
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
-        yield from _import_batch(db, paths[start:start + batch_size], transcripts_dir)
-
-
-def _import_batch(db, paths, transcripts_dir):
-    results = []
-    with _page_cache(db, BATCH_CACHE_KIB), db.atomic():
-        with segments_indexed_at_end(db) as index:
-            for path in paths:
-                try:
-                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
-                                                            sync=False, index=index)
-                except (OSError, formats.TranscriptFormatError) as exc:
-                    results.append((path, None, False, str(exc)))
-                    continue
-                results.append((path, episode_id, created, None))
-            with sync_all():  # the files go to disk while their segments are indexed
-                index.flush()
-    return results
-
-
-@contextlib.contextmanager
-def _page_cache(db, kib):
-    """SQLite's page cache at least kib KiB for the block.
-
-    A batch's new pages (rows, indexes, full-text index: 10-20 MB) stay in memory
-    until it commits: in the default 2 MB they spilled into the WAL and were read
-    back, twice the bytes read and a tenth more CPU for the whole import.
-    """
-    before = db.execute("pragma cache_size").fetchone()[0]  # pages, or -KiB
-    page_kib = db.execute("pragma page_size").fetchone()[0] / 1024
-    if (-before if before < 0 else before * page_kib) >= kib:
-        yield
-        return
-    db.execute(f"pragma cache_size = -{kib}")
-    try:
-        yield
-    finally:
-        db.execute(f"pragma cache_size = {before}")
+        results = []
+        with db.atomic():
+            with segments_indexed_at_end(db) as index:
+                for path in paths[start:start + batch_size]:
+                    try:
+                        episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
+                                                                sync=False, index=index)
+                    except (OSError, formats.TranscriptFormatError) as exc:
+                        results.append((path, None, False, str(exc)))
+                        continue
+                    results.append((path, episode_id, created, None))
+                with sync_all():  # the files go to disk while their segments are indexed
+                    index.flush()
+        yield from results
