@@ -137,7 +137,8 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, ind
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync, index=index)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync,
+                        index=index)
     return episode_id, created
 
 
