@@ -9,6 +9,7 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 from .text import slugify
@@ -78,8 +79,16 @@ def atomic_write(path, text, sync=True):
         f.write(text)
 
 
+@contextlib.contextmanager
 def sync_all():
-    """Make every file written so far durable, renames included, in one call: a batch
-    of files written with sync=False pays for one flush instead of an fsync each.
+    """Make every file written so far durable, renames included, in one call, while
+    the block runs; its end waits for that. A batch of files written with sync=False
+    pays for one flush instead of an fsync each, and the caller's work meanwhile
+    (os.sync, like SQLite, releases the GIL) hides the wait for the disk.
     (sync(2) flushes every filesystem; on Linux it returns when the data is on disk.)"""
-    os.sync()
+    flushing = threading.Thread(target=os.sync, name="podpipe-sync")
+    flushing.start()
+    try:
+        yield
+    finally:
+        flushing.join()

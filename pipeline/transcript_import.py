@@ -4,12 +4,12 @@ from collections import Counter
 from pathlib import Path
 
 from . import transcript_formats as formats
-from .db import utcnow
+from .db import insert_many, utcnow
 from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
 from .people import add_alias, save_person
 from .profiles import merge_people
 from .files import sync_all
-from .transcripts import save_transcript
+from .transcripts import save_transcript, segments_indexed_at_end
 
 IMPORT_FEED_URL = "import:transcripts"
 
@@ -86,6 +86,11 @@ def _feed_hosts(db, feed_id):
         "join people p on p.id = ep.person_id where e.feed_id = ? and ep.role = 'host'", [feed_id])]
 
 
+def _cast(db, episode_id, person_id, role):
+    insert_many(db, "episode_people", [{"episode_id": episode_id, "person_id": person_id, "role": role,
+                                        "group": "cast"}], or_ignore=True)
+
+
 def _record_people(db, episode_id, meta, segments):
     """The front matter names the guests; a speaker who is not one of them is
     the feed's host when they are one already or talk as much as a host does.
@@ -99,8 +104,7 @@ def _record_people(db, episode_id, meta, segments):
     roles = speaker_roles(turns, guests, hosts)
     for name in guests:
         pid = save_person(db, {"name": name})
-        db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "guest",
-                                     "group": "cast"}, ignore=True)
+        _cast(db, episode_id, pid, "guest")
     for label, (kind, name) in roles.items():
         if kind == "other":
             continue
@@ -111,15 +115,15 @@ def _record_people(db, episode_id, meta, segments):
             for short in hosts:
                 if len(fold(short).split()) == 1 and first_name(name) == fold(short) and fold(name) != fold(short):
                     merge_people(db, name, short)
-            db["episode_people"].insert({"episode_id": episode_id, "person_id": pid, "role": "host",
-                                         "group": "cast"}, ignore=True)
+            _cast(db, episode_id, pid, "host")
 
 
-def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True):
+def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None):
     """Import one transcript file. Returns (episode_id, created_episode).
 
     Raises OSError or TranscriptFormatError with a message for the user.
-    sync=False: the caller makes the files durable before it commits (see import_transcripts).
+    sync=False: the caller makes the files durable before it commits, and
+    index defers the segments' full-text indexing (see import_transcripts).
     """
     data = Path(path).read_bytes()
     parsed = formats.parse(data, filename=str(path))
@@ -133,7 +137,8 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True):
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync,
+                        index=index)
     return episode_id, created
 
 
@@ -147,19 +152,23 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     A batch of files goes into one transaction, and its transcript files are made
     durable with one flush just before it commits (not an fsync per file, four
     files per episode): a kill or a power cut leaves each batch wholly imported or
-    not at all, and rows never point at files that are not on disk. Results are
-    yielded once their batch has committed.
+    not at all, and rows never point at files that are not on disk. The batch's
+    segments go into the full-text index in one statement, while the files are
+    flushed. Results are yielded once their batch has committed.
     """
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
         results = []
         with db.atomic():
-            for path in paths[start:start + batch_size]:
-                try:
-                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir, sync=False)
-                except (OSError, formats.TranscriptFormatError) as exc:
-                    results.append((path, None, False, str(exc)))
-                    continue
-                results.append((path, episode_id, created, None))
-            sync_all()
+            with segments_indexed_at_end(db) as index:
+                for path in paths[start:start + batch_size]:
+                    try:
+                        episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
+                                                                sync=False, index=index)
+                    except (OSError, formats.TranscriptFormatError) as exc:
+                        results.append((path, None, False, str(exc)))
+                        continue
+                    results.append((path, episode_id, created, None))
+                with sync_all():  # the files go to disk while their segments are indexed
+                    index.flush()
         yield from results

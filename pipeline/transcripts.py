@@ -4,6 +4,7 @@ the files beside them (json, vtt, srt, txt), saved and replaced together.
 Every stage that writes a transcript (transcribe, diarize, an editor's
 speaker correction, transcript import) goes through here.
 """
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -36,7 +37,7 @@ def rewrite_files(transcript, segments):
 
 
 SEGMENT_COLUMNS = ("start", "end", "text", "speaker", "speaker_confidence", "speaker_method", "speaker_label",
-                   "words")
+                   "words")  # words last (see replace_segments)
 
 
 # bound parameters one statement may have (SQLite before 3.32 allowed 999)
@@ -53,29 +54,90 @@ def replace_segments(db, transcript_id, segments):
     are a tenth cheaper.
     """
     db.execute("delete from segments where transcript_id = ?", [transcript_id])
-    rows = [(transcript_id, idx, *[s.get(c) for c in SEGMENT_COLUMNS[:-1]],
-             json.dumps(s["words"]) if s.get("words") else None) for idx, s in enumerate(segments)]
-    width = len(SEGMENT_COLUMNS) + 2
+    # A column that no segment has a key for is left to its default, NULL: an
+    # imported transcript has no confidences, methods, labels or words, and
+    # binding those Nones cost as much as SQLite's whole work on the row.
+    keys, null_by_default = set().union(*segments), _null_by_default(db)
+    columns = [c for c in SEGMENT_COLUMNS if c in keys or c not in null_by_default]
+    plain = [c for c in columns if c != "words"]  # words go in as JSON, last
+    rows = [(transcript_id, idx, *[s.get(c) for c in plain]) for idx, s in enumerate(segments)]
+    if "words" in columns:
+        rows = [(*row, json.dumps(s["words"]) if s.get("words") else None) for row, s in zip(rows, segments)]
+    width = len(columns) + 2
     per = MAX_PARAMS // width
-    head = f"insert into segments (transcript_id, idx, {', '.join(f'[{c}]' for c in SEGMENT_COLUMNS)}) values "
+    head = f"insert into segments (transcript_id, idx, {', '.join(f'[{c}]' for c in columns)}) values "
     one = "(" + ",".join("?" * width) + ")"
     for start in range(0, len(rows), per):
         chunk = rows[start:start + per]
         db.execute(head + ",".join([one] * len(chunk)), [v for row in chunk for v in row])
 
 
+def _null_by_default(db):
+    """The segments columns whose default is NULL."""
+    return {row[1] for row in db.execute("pragma table_info(segments)") if row[4] is None}
+
+
+class _DeferredIndex:
+    """The transcripts whose segments are not in segments_fts yet (see segments_indexed_at_end)."""
+
+    def __init__(self, db, enabled):
+        self.db, self.enabled, self.pending = db, enabled, set()
+
+    def add(self, transcript_id):
+        if self.enabled:
+            self.pending.add(transcript_id)
+
+    def flush(self):
+        """Index the pending transcripts' segments (one statement for a batch)."""
+        if not self.pending:
+            return
+        ids = sorted(self.pending)
+        for start in range(0, len(ids), MAX_PARAMS):
+            chunk = ids[start:start + MAX_PARAMS]
+            self.db.execute("insert into segments_fts (rowid, text, speaker) select id, text, speaker from segments "
+                            f"where transcript_id in ({','.join('?' * len(chunk))})", chunk)
+        self.pending.clear()
+
+
+@contextlib.contextmanager
+def segments_indexed_at_end(db):
+    """A transaction (or savepoint) in which the segments that save_transcript(...,
+    index=...) inserts go into the full-text index by one statement at the end,
+    not by the insert trigger.
+
+    FTS5 writes its pending terms out as a new index segment at each statement's
+    savepoint and merges those segments as they pile up: with the trigger, or an
+    INSERT ... SELECT per transcript, an import's indexing cost about twice an FTS
+    rebuild; one INSERT ... SELECT per batch costs what a rebuild does. The trigger is dropped inside
+    the transaction and created again before it ends, so other connections never
+    see it missing and a kill or an error rolls both back.
+    """
+    with db.atomic():
+        row = db.execute("select sql from sqlite_master where type = 'trigger' and name = 'segments_ai'").fetchone()
+        if row:
+            db.execute("drop trigger segments_ai")
+        index = _DeferredIndex(db, enabled=bool(row))
+        yield index
+        index.flush()
+        if row:
+            db.execute(row[0])
+
+
 def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
-                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", sync=True):
+                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", sync=True, index=None):
     """Store a transcript (replacing any earlier one) and its files. Returns its id.
 
     Files are written first and the rows in one transaction after, so a kill
     leaves either the old transcript or the new one, never half of one.
     sync=False: the caller makes the files durable before it commits (batches).
+    index: from segments_indexed_at_end, whose transaction this call is in.
     """
     stem = transcript_stem(transcripts_dir, episode)
     write_files(stem, segments, sync=sync)
     with db.atomic():
         old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
+        if index and index.pending.intersection(old):
+            index.flush()  # one saved earlier in this batch is replaced: its rows' delete trigger needs them indexed
         for tid in old:
             db.execute("delete from segments where transcript_id = ?", [tid])
         # plain SQL here, not sqlite-utils' table methods: each of those reads the
@@ -92,6 +154,8 @@ def save_transcript(db, episode, segments, *, source, engine=None, model=None, l
             db.execute("delete from transcripts where id = ?", [tid])
         db.execute("update transcripts set episode_id = ? where id = ?", [episode["id"], transcript_id])
         replace_segments(db, transcript_id, segments)
+        if index:
+            index.add(transcript_id)
         db.execute("update episodes set status = 'transcribed', error = null, attempts = 0, updated = ? "
                    "where id = ?", [utcnow(), episode["id"]])
     return transcript_id

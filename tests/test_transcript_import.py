@@ -58,3 +58,40 @@ def test_a_killed_import_leaves_whole_batches_and_a_rerun_finishes_it(tmp_path, 
     list(import_transcripts(open_db(clean), files, transcripts_dir=tmp_path / "t2", batch_size=20))
     assert counts(db_path) == counts(clean)
     assert len(list((tmp_path / "t").rglob("*.vtt"))) == 20
+
+
+def test_a_transcript_replaced_within_its_batch_leaves_the_full_text_index_whole(tmp_path, db_path):
+    # the batch indexes its segments at the end; the one replaced must be indexed before its rows go
+    one, two = sorted(LENNY.glob("*.md"))[:2]
+    db = open_db(db_path)
+    results = list(import_transcripts(db, [one, two, one], transcripts_dir=tmp_path / "t"))
+    assert [(r[1], r[2]) for r in results] == [(1, True), (2, True), (1, False)]
+    db.execute("insert into segments_fts (segments_fts, rank) values ('integrity-check', 1)")
+    assert db.execute("select count(*) from segments_fts_docsize").fetchone()[0] == \
+        db.execute("select count(*) from segments").fetchone()[0]
+    assert db.execute("select count(*) from sqlite_master where name = 'segments_ai'").fetchone()[0] == 1
+    text = db.execute("select text from segments order by id desc limit 1").fetchone()[0]
+    word = max(text.split(), key=len).strip(".,?!\"'")
+    assert db.execute("select count(*) from segments_fts where segments_fts match ?", [f'"{word}"']).fetchone()[0]
+
+
+def test_an_error_that_stops_a_batch_leaves_the_insert_trigger_and_no_rows(tmp_path, db_path, monkeypatch):
+    # the batch drops the full-text trigger inside its transaction: the rollback must bring it back
+    import pipeline.transcript_import as transcript_import
+    files = sorted(LENNY.glob("*.md"))[:3]
+    parse = transcript_import.formats.parse
+
+    def parse_then_fail(data, **kwargs):
+        if kwargs.get("filename") == str(files[2]):
+            raise RuntimeError("disk on fire")
+        return parse(data, **kwargs)
+
+    monkeypatch.setattr(transcript_import.formats, "parse", parse_then_fail)
+    db = open_db(db_path)
+    with pytest.raises(RuntimeError):
+        list(import_transcripts(db, files, transcripts_dir=tmp_path / "t"))
+    assert counts(db_path) == (0, 0, 0)
+    assert db.execute("select count(*) from sqlite_master where name = 'segments_ai'").fetchone()[0] == 1
+    monkeypatch.setattr(transcript_import.formats, "parse", parse)
+    list(import_transcripts(db, files[:1], transcripts_dir=tmp_path / "t"))
+    assert db.execute("select count(*) from segments_fts_docsize").fetchone()[0] == counts(db_path)[1] > 0
