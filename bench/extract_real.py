@@ -74,6 +74,10 @@ def main():
     split = json.loads((labels_dir / "split.json").read_text())
     val = split["validation"]
     labels = [lab for lab in load_labels(labels_dir) if lab["file"] in val]
+    # the blind judgments of the model's own items (whatever their source tag) are not
+    # a sample of candidates: the AUC leaves them out
+    judged = {(j["file"], j["start"], j["end"]) for j in map(json.loads, (labels_dir / "validation-judged.jsonl")
+                                                              .read_text().splitlines())}
     texts = {}
     for lab in labels:
         if lab["file"] not in texts:
@@ -87,7 +91,7 @@ def main():
     at5 = {k: collections.Counter() for k in M.KINDS}
     recall = collections.Counter()
     short = hosts = sponsors = 0
-    unjudged, calib, auc_scores, auc_rules, auc_y = [], [], [], [], []
+    unjudged, calib, auc_scores, auc_rules, auc_all, auc_y = [], [], [], [], [], []
     two_guests = {}
     n_items = 0
     everything = []
@@ -132,15 +136,19 @@ def main():
         # separation on the graded candidates, scored in their episode
         ep = episode(Path(args.transcripts) / f, _encode(), None)
         model = M.load_model()
-        probs = M.predict(model, ep["X"]) if model else None
+        texts = [c["text"] for c in ep["cands"]]
+        probs = M.predict(model, ep["X"], texts) if model else None
+        # the separation of the score itself: every candidate scored as the reranker's top ones are
+        everyone = M.predict(model, ep["X"], texts, top=len(texts)) if model else None
         for lab in labs:
-            if lab.get("rank") or lab["source"] == "judge":
+            if lab.get("rank") or (lab["file"], lab["start"], lab["end"]) in judged:
                 continue
             k = match(ep["cands"], lab["text"])
             if k is None:
                 continue
             auc_y.append(lab["grade"] in USABLE)
             auc_scores.append(max(probs["tip"][k], probs["quote"][k]) if probs is not None else 0)
+            auc_all.append(max(everyone["tip"][k], everyone["quote"][k]) if probs is not None else 0)
             r = rule_scores(lab["text"])
             auc_rules.append(max(r["tip"], r["quote"]))
 
@@ -154,7 +162,7 @@ def main():
     print(f"recall of editors' top-5 picks: strict {recall['strict'] / recall['picks']:.0%} "
           f"lenient {recall['lenient'] / recall['picks']:.0%} ({recall['picks']} picks)")
     print(f"AUC usable vs BAD on {len(auc_y)} graded candidates: model {auc(auc_scores, auc_y):.3f}, "
-          f"rules {auc(auc_rules, auc_y):.3f}")
+          f"rules {auc(auc_rules, auc_y):.3f}; every candidate reranked {auc(auc_all, auc_y):.3f}")
     print(f"items of <= 4 words not GOOD: {short}; from a host: {hosts}; sponsor reads: {sponsors}")
     for f, counts in two_guests.items():
         print(f"two guests, {f}: {dict(counts)}")

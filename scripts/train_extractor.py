@@ -22,10 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.training import (USABLE, auc, episode, examples, fit_logistic, fit_platt,  # noqa: E402
-                                       load_labels)
+                                       load_labels, norm)
 
 # 2: factored heads, hard cases graded, the int8 encoder, context inside the turn only
-VERSION = "minilm-lr-2"
+# 3: the top candidates scored again by a fine-tuned encoder (LoRA), stacked with the usable head
+VERSION = "minilm-ft-3"
 WEAK_PER_EPISODE = 150   # unlabelled spans taken as likely-unusable, per episode
 WEAK_WEIGHT = 0.15
 FOLDS = 5
@@ -38,10 +39,10 @@ def build(files, labels, transcripts, cache):
     Returns X, targets and weights for both heads ("usable": the rubric's GOOD or
     OK, whatever the kind; "tip_share": a tip rather than a quote, learnt from
     usable spans and from spans graded BAD only for being the other kind), the
-    episode of each row, whether it was labelled, and the labelled kind ("tip",
-    "quote" or "none" when unusable) for per-kind measures.
+    episode of each row, whether it was labelled, the labelled kind ("tip",
+    "quote" or "none" when unusable) for per-kind measures, and the span's words.
     """
-    X, G, L, kinds = [], [], [], []
+    X, G, L, kinds, texts = [], [], [], [], []
     y = {h: [] for h in M.HEADS}
     w = {h: [] for h in M.HEADS}
     missed = 0
@@ -61,6 +62,7 @@ def build(files, labels, transcripts, cache):
             y["tip_share"].append(float(is_kind == "tip"))
             w["tip_share"].append(1.0 if (grade in USABLE or wrong_kind) and is_kind in M.KINDS else 0.0)
             kinds.append(kind if grade in USABLE else "none")
+            texts.append(ep["cands"][k]["text"])
             G.append(f)
             L.append(True)
             covered.update(range(ep["cands"][k]["i"], ep["cands"][k]["j"]))
@@ -72,11 +74,12 @@ def build(files, labels, transcripts, cache):
             y["tip_share"].append(0.0)
             w["tip_share"].append(0.0)
             kinds.append("none")
+            texts.append(ep["cands"][k]["text"])
             G.append(f)
             L.append(False)
         print(f"  {f}: {len(ex)} labels matched, {miss} not", file=sys.stderr)
     arr = {h: (np.array(y[h]), np.array(w[h])) for h in M.HEADS}
-    return np.array(X), arr, np.array(G), np.array(L), np.array(kinds), missed
+    return np.array(X), arr, np.array(G), np.array(L), np.array(kinds), texts, missed
 
 
 def fold_of(groups):
@@ -94,6 +97,66 @@ def cross_val(X, y, w, groups, l2):
         coef, b = fit_logistic(X[tr], y[tr], w[tr], l2)
         z[te] = X[te] @ coef + b
     return z
+
+
+def scripted_examples(folder):
+    """(sentence, usable) of every guest sentence of our tuning scripts
+    (tests/data/interviews/t*.yaml): their gold tips and quotes are usable, the
+    rest (narration, reactions, setups) not. Real interviews seldom say a tip
+    in one clean sentence; these teach the reranker that such a sentence is
+    fine. The held-out scripts (h*) and the corpus's own are never read."""
+    import yaml
+    from pipeline.extract.rules import split_sentences
+    out = []
+    for path in sorted(Path(folder).glob("t*.yaml")):
+        script = yaml.safe_load(path.read_text())
+        gold = {norm(t) for t in script["gold"].get("tips", []) + script["gold"].get("quotes", [])}
+        for turn in script["turns"]:
+            if turn["speaker"] != "host":
+                out += [(s, float(norm(s) in gold)) for s in split_sentences(turn["text"])]
+    return out
+
+
+def train_reranker(model, texts, usable, labelled, groups, z_usable, out, scripted=()):
+    """Fine-tune the encoder's adapters on the labelled spans (pipeline/extract/finetune.py)
+    and the scripted sentences, stack its logit with the usable head's on held-out
+    folds of the real episodes, and save it to `out`.
+
+    Returns the held-out stacked P(usable) of every row (only labelled rows are used after).
+    """
+    from pipeline.extract import finetune as F
+    y, w = usable
+    rows = labelled & (w > 0)  # a span graded BAD only for its kind says nothing about usability
+    folds_of = fold_of(groups)
+    folds = np.array([folds_of[g] for g in groups])
+    z_ft = np.zeros(len(y))
+    extra_texts, extra_y = [t for t, _ in scripted], np.array([u for _, u in scripted])
+
+    def fit(train, seed):
+        return F.train([texts[i] for i in train] + extra_texts, np.concatenate([y[train], extra_y]),
+                       np.ones(len(train) + len(extra_texts)), seed=seed, log=print)
+
+    for k in range(FOLDS):
+        train = np.flatnonzero(rows & (folds != k))
+        test = np.flatnonzero(labelled & (folds == k))
+        enc, head = fit(train, k)
+        z_ft[test] = F.score(enc, head, [texts[i] for i in test])
+        print(f"reranker fold {k}: auc {auc(z_ft[test][w[test] > 0], y[test][w[test] > 0] > 0):.3f} "
+              f"(usable head {auc(z_usable[test][w[test] > 0], y[test][w[test] > 0] > 0):.3f})")
+    both = np.column_stack([z_ft, z_usable])
+    coef, bias = fit_logistic(both[rows], y[rows], np.ones(int(rows.sum())), l2=1e-3)
+    stacked = both @ coef + bias
+    enc, head = fit(np.flatnonzero(rows), FOLDS)
+    F.save(enc, head, out)
+    model["rerank"] = {"top": M.RERANK_TOP, "stack": [round(float(coef[0]), 6), round(float(coef[1]), 6),
+                                                      round(bias, 6)],
+                       "adapter": {"rank": F.RANK, "epochs": F.EPOCHS, "learning_rate": F.LEARNING_RATE},
+                       "scripted_sentences": len(extra_texts), "scripted_usable": int(extra_y.sum()),
+                       "cv": {"auc": round(auc(z_ft[rows], y[rows] > 0), 4),
+                              "stacked_auc": round(auc(stacked[rows], y[rows] > 0), 4),
+                              "labelled": int(rows.sum())}}
+    print(f"reranker: cv auc={model['rerank']['cv']['auc']:.3f} stacked={model['rerank']['cv']['stacked_auc']:.3f}")
+    return 1 / (1 + np.exp(-stacked))
 
 
 def reliability(p, y):
@@ -124,20 +187,25 @@ def main():
     ap.add_argument("--labels", default=str(ROOT / "labels"))
     ap.add_argument("--out", default=str(M.MODEL_PATH))
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "podpipe" / "train-embeddings"))
+    ap.add_argument("--scripts", default=str(ROOT / "tests" / "data" / "interviews"),
+                    help="our scripted interviews, whose tuning scripts (t*.yaml) the reranker also learns from")
+    ap.add_argument("--reranker", default=str(M.RERANKER_PATH),
+                    help="where the fine-tuned reranker goes ('' for none: the heads alone, in seconds; "
+                         "the reranker takes about half an hour on 2 cores)")
     args = ap.parse_args()
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
-    X, Y, G, L, kinds, missed = build(split["train"], labels, args.transcripts, args.cache)
+    X, Y, G, L, kinds, texts, missed = build(split["train"], labels, args.transcripts, args.cache)
     model = {"version": VERSION, "encoder": M.encoder_version(), "features": X.shape[1],
              "training": {"episodes": len(split["train"]), "labels": int(L.sum()), "unmatched_labels": missed,
                           "weak_negatives": int((~L).sum()), "weak_weight": WEAK_WEIGHT}}
-    held_out = {}
+    held_out, logits = {}, {}
     for head in M.HEADS:
         y, w = Y[head]
         graded = L & (w > 0)
         runs = {l2: cross_val(X, y, w, G, l2) for l2 in L2_GRID}
         l2 = max(L2_GRID, key=lambda v: auc(runs[v][graded], y[graded] > 0))
-        z = runs[l2]
+        z = logits[head] = runs[l2]
         a, b = fit_platt(z[graded], y[graded] > 0)
         held_out[head] = 1 / (1 + np.exp(-(a * z + b)))
         coef, bias = fit_logistic(X[w > 0], y[w > 0], w[w > 0], l2)
@@ -145,6 +213,9 @@ def main():
                        "calibration": [round(a, 6), round(b, 6)],
                        "cv": {"auc": round(auc(z[graded], y[graded] > 0), 4), "labelled": int(graded.sum())}}
         print(f"{head}: l2={l2} cv auc={model[head]['cv']['auc']:.3f} on {int(graded.sum())} labels")
+    if args.reranker:
+        held_out["usable"] = train_reranker(model, texts, Y["usable"], L, G, logits["usable"], args.reranker,
+                                            scripted_examples(args.scripts) if args.scripts else ())
     probs = M.combine(held_out["usable"], held_out["tip_share"])
     for kind in M.KINDS:
         p, yk = probs[kind][L], kinds[L] == kind
@@ -177,24 +248,38 @@ def write_card(path, model, split):
              "- Heads: two L2-regularised logistic regressions (L2 strength chosen by cross-validated AUC), each "
              "Platt-calibrated on held-out folds: `usable` (an editor finds the span GOOD or OK by the rubric, "
              "whatever its kind) and `tip_share` (it is advice rather than opinion). A span's tip score is their "
-             "product, its quote score usable times the rest: the probability it is usable as that kind.", "",
-             "## Data", "",
-             f"- {t['episodes']} training episodes of a public PM-interview podcast (labels/split.json); "
-             f"{len(split['validation'])} other episodes are held out for validation and never read by training.",
-             f"- {t['labels']} labelled spans (labels/*.jsonl: editors' grades of sampled candidates, their picks, "
-             f"the 320 graded items shipped with the corpus, and blind grades of the model's own top picks on "
-             f"held-out folds, its hard cases), {t['unmatched_labels']} labels that matched no "
-             f"candidate span; {t['weak_negatives']} unlabelled spans as likely-unusable examples at weight "
-             f"{t['weak_weight']}.",
-             "- Folds: 5, by episode (two sentences of one interview never sit on both sides).", "",
-             "## Cross-validation on the training episodes", "",
-             "| kind | AUC usable vs not | threshold (max F1) | F1 | positives / labelled |", "|---|---|---|---|---|"]
+             "product, its quote score usable times the rest: the probability it is usable as that kind.", ""]
+    if "rerank" in model:
+        r = model["rerank"]
+        lines[-1:-1] = [
+            f"- Reranker: the {r['top']} candidates of an episode the heads score highest are scored again. "
+            f"The encoder, fine-tuned with rank-{r['adapter']['rank']} adapters (LoRA) on every matrix of its six "
+            f"layers and a linear head ({r['adapter']['epochs']} epochs on the labelled spans; "
+            "pipeline/extract/finetune.py), reads the span's words; its logit and the usable head's are stacked "
+            "by a logistic regression fitted on held-out folds, which gives the usable probability. The adapters "
+            "and head ship in `reranker.npz` and are merged into the encoder's ONNX graph (fp32) at first use."]
+    lines += [
+        "## Data", "",
+        f"- {t['episodes']} training episodes of a public PM-interview podcast (labels/split.json); "
+        f"{len(split['validation'])} other episodes are held out for validation and never read by training.",
+        f"- {t['labels']} labelled spans (labels/*.jsonl: editors' grades of sampled candidates, their picks, "
+        f"the 320 graded items shipped with the corpus, and blind grades of the model's own top picks on "
+        f"held-out folds, its hard cases), {t['unmatched_labels']} labels that matched no "
+        f"candidate span; {t['weak_negatives']} unlabelled spans as likely-unusable examples at weight "
+        f"{t['weak_weight']}.",
+        "- Folds: 5, by episode (two sentences of one interview never sit on both sides).", "",
+        "## Cross-validation on the training episodes", "",
+        "| kind | AUC usable vs not | threshold (max F1) | F1 | positives / labelled |", "|---|---|---|---|---|"]
     for kind in M.KINDS:
         cv = model[kind]["cv"]
         lines.append(f"| {kind} | {cv['auc']} | {model[kind]['threshold']} | {cv['f1_at_threshold']} | "
                      f"{cv['positives']} / {cv['labelled']} |")
     lines += ["", "| head | AUC | labelled |", "|---|---|---|"]
     lines += [f"| {h} | {model[h]['cv']['auc']} | {model[h]['cv']['labelled']} |" for h in M.HEADS]
+    if "rerank" in model:
+        cv = model["rerank"]["cv"]
+        lines += [f"| reranker (usable) | {cv['auc']} | {cv['labelled']} |",
+                  f"| reranker stacked with the usable head | {cv['stacked_auc']} | {cv['labelled']} |"]
     lines += ["", "Reliability on held-out folds (score band: labelled spans, share usable as that kind):", ""]
     for kind in M.KINDS:
         bands = "; ".join(f"{lo:.1f}-{hi:.1f}: {n}, {share:.0%}" for lo, hi, n, share in model[kind]["reliability"])

