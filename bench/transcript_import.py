@@ -106,8 +106,9 @@ def main():
         if not args.no_reference:
             fns["reference: import_transcript per file, fsync per file"] = per_file
         times = {k: [] for k in fns}
+        into = f"; into a database of {args.existing:,} episodes" if args.existing else ""
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.files} transcripts; "
-              f"median of {args.repeat}" + (f"; into a database of {args.existing:,} episodes" if args.existing else ""))
+              f"median of {args.repeat}{into}")
         runs = iter(range(10 ** 6))
         for _ in range(args.repeat):
             for name, fn in fns.items():
