@@ -1,7 +1,6 @@
 """Importing transcripts that exist already (VTT, SRT, JSON, HTML, text, and
 Markdown with YAML front matter), matched to episodes or creating them."""
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import transcript_formats as formats
@@ -122,13 +121,12 @@ def _record_people(db, episode_id, meta, segments):
             _cast(db, episode_id, pid, "host")
 
 
-def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None, writer=None):
+def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None):
     """Import one transcript file. Returns (episode_id, created_episode).
 
     Raises OSError or TranscriptFormatError with a message for the user.
-    sync=False: the caller makes the files durable before it commits, index
-    defers the segments' full-text indexing and writer writes the files while
-    the rows go in (see import_transcripts and save_transcript).
+    sync=False: the caller makes the files durable before it commits, and
+    index defers the segments' full-text indexing (see import_transcripts).
     """
     data = Path(path).read_bytes()
     parsed = formats.parse(data, filename=str(path))
@@ -143,7 +141,7 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, ind
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
                         audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync,
-                        index=index, writer=writer)
+                        index=index)
     return episode_id, created
 
 
@@ -159,15 +157,9 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     files per episode): a kill or a power cut leaves each batch wholly imported or
     not at all, and rows never point at files that are not on disk. The batch's
     segments go into the full-text index in one statement, while the files are
-    flushed; each transcript's files are written by a thread while its rows go
-    in. Results are yielded once their batch has committed.
+    flushed. Results are yielded once their batch has committed.
     """
     paths = list(paths)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="podpipe-write") as writer:
-        yield from _import_batches(db, paths, transcripts_dir, batch_size, writer)
-
-
-def _import_batches(db, paths, transcripts_dir, batch_size, writer):
     for start in range(0, len(paths), batch_size):
         results = []
         with db.atomic():
@@ -175,7 +167,7 @@ def _import_batches(db, paths, transcripts_dir, batch_size, writer):
                 for path in paths[start:start + batch_size]:
                     try:
                         episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
-                                                                sync=False, index=index, writer=writer)
+                                                                sync=False, index=index)
                     except (OSError, formats.TranscriptFormatError) as exc:
                         results.append((path, None, False, str(exc)))
                         continue

@@ -23,19 +23,11 @@ def transcript_stem(transcripts_dir, episode):
     return Path(transcripts_dir) / folder / f"{episode['id']}-{slugify(episode['title'] or '', 50) or 'episode'}"
 
 
-def write_files(stem, segments, sync=True, writer=None):
+def write_files(stem, segments, sync=True):
     """Write json, vtt, srt and txt files beside each other, each atomically;
-    sync=False leaves making them durable to the caller (see files.sync_all).
-
-    writer (an executor): the texts are made here and written by it; returns
-    the Future of the writes, which the caller must wait for.
-    """
-    texts = formats.write_all(segments, FILE_FORMATS)
-
-    def write():
-        for fmt, text in texts.items():
-            atomic_write(stem.with_suffix(f".{fmt}"), text, sync=sync)
-    return writer.submit(write) if writer else write()
+    sync=False leaves making them durable to the caller (see files.sync_all)."""
+    for fmt, text in formats.write_all(segments, FILE_FORMATS).items():
+        atomic_write(stem.with_suffix(f".{fmt}"), text, sync=sync)
 
 
 def rewrite_files(transcript, segments):
@@ -132,57 +124,40 @@ def segments_indexed_at_end(db):
 
 
 def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
-                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", sync=True, index=None,
-                    writer=None):
+                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", sync=True, index=None):
     """Store a transcript (replacing any earlier one) and its files. Returns its id.
 
     Files are written first and the rows in one transaction after, so a kill
     leaves either the old transcript or the new one, never half of one.
     sync=False: the caller makes the files durable before it commits (batches).
     index: from segments_indexed_at_end, whose transaction this call is in.
-    writer: an executor that writes the files while the rows are inserted (SQLite
-    and file writes release the GIL); the rows' savepoint ends only after the
-    files are written, so a failed write rolls them back.
     """
     stem = transcript_stem(transcripts_dir, episode)
-    written = write_files(stem, segments, sync=sync, writer=writer)
+    write_files(stem, segments, sync=sync)
     with db.atomic():
-        try:
-            transcript_id = _save_rows(db, episode, segments, stem, source=source, engine=engine, model=model,
-                                       language=language, audio_duration=audio_duration,
-                                       processing_s=processing_s, index=index)
-        finally:
-            if written is not None:
-                written.result()  # raises the write's error, inside the savepoint
-    return transcript_id
-
-
-def _save_rows(db, episode, segments, stem, *, source, engine, model, language, audio_duration, processing_s,
-               index):
-    """The transcripts and segments rows of save_transcript (in its transaction)."""
-    old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
-    if index and index.pending.intersection(old):
-        index.flush()  # one saved earlier in this batch is replaced: its rows' delete trigger needs them indexed
-    for tid in old:
-        db.execute("delete from segments where transcript_id = ?", [tid])
-    # plain SQL here, not sqlite-utils' table methods: each of those reads the
-    # table's schema first, a tenth of a transcript import
-    transcript_id = db.execute(
-        "insert into transcripts (episode_id, source, engine, model, language, audio_duration, processing_s, "
-        "path, created) values (null, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [source, engine, model, language, audio_duration, processing_s, str(stem.with_suffix(".json")),
-         utcnow()]).lastrowid
-    # the episode's items (and editors' decisions on them) move to the new
-    # transcript; extraction then keeps those whose words are unchanged
-    for tid in old:
-        db.execute("update items set transcript_id = ? where transcript_id = ?", [transcript_id, tid])
-        db.execute("delete from transcripts where id = ?", [tid])
-    db.execute("update transcripts set episode_id = ? where id = ?", [episode["id"], transcript_id])
-    replace_segments(db, transcript_id, segments)
-    if index:
-        index.add(transcript_id)
-    db.execute("update episodes set status = 'transcribed', error = null, attempts = 0, updated = ? "
-               "where id = ?", [utcnow(), episode["id"]])
+        old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
+        if index and index.pending.intersection(old):
+            index.flush()  # one saved earlier in this batch is replaced: its rows' delete trigger needs them indexed
+        for tid in old:
+            db.execute("delete from segments where transcript_id = ?", [tid])
+        # plain SQL here, not sqlite-utils' table methods: each of those reads the
+        # table's schema first, a tenth of a transcript import
+        transcript_id = db.execute(
+            "insert into transcripts (episode_id, source, engine, model, language, audio_duration, processing_s, "
+            "path, created) values (null, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [source, engine, model, language, audio_duration, processing_s, str(stem.with_suffix(".json")),
+             utcnow()]).lastrowid
+        # the episode's items (and editors' decisions on them) move to the new
+        # transcript; extraction then keeps those whose words are unchanged
+        for tid in old:
+            db.execute("update items set transcript_id = ? where transcript_id = ?", [transcript_id, tid])
+            db.execute("delete from transcripts where id = ?", [tid])
+        db.execute("update transcripts set episode_id = ? where id = ?", [episode["id"], transcript_id])
+        replace_segments(db, transcript_id, segments)
+        if index:
+            index.add(transcript_id)
+        db.execute("update episodes set status = 'transcribed', error = null, attempts = 0, updated = ? "
+                   "where id = ?", [utcnow(), episode["id"]])
     return transcript_id
 
 
