@@ -370,6 +370,18 @@ def m009_semantic_embeddings(db):
     db["near_duplicates"].create_index(["group_id"])
 
 
+@migrations()
+def m010_episode_lookup(db):
+    # transcripts import finds a transcript's episode by podcast:guid, or by title
+    # and date: without these it read every episode several times per file
+    # (bench/transcript_import.py --existing). By guid it probes (feed_id, guid)
+    # once per feed, so that ingest pays for no index on guid alone. lower(title)
+    # as find_episode writes it, so that its query can use the index.
+    db.execute("create index if not exists idx_episodes_podcast_guid on episodes(podcast_guid) "
+               "where podcast_guid is not null")
+    db.execute("create index if not exists idx_episodes_lower_title on episodes(lower(title))")
+
+
 # Columns that point at another table's id without a foreign key (m005):
 # deleting follows them as it follows the foreign keys.
 LOOSE_REFERENCES = [("speaker_labels", "episode_id", "episodes"), ("voiceprints", "feed_id", "feeds"),

@@ -44,7 +44,10 @@ def find_episode(db, meta, path):
     """An existing episode for this transcript: by guid, then by title and date."""
     guids = {meta.get("guid"), meta.get("youtube_url"), f"import:{Path(path).stem}"} - {None}
     for guid in guids:
-        for row in db.query("select id from episodes where guid = ? or podcast_guid = ?", [guid, guid]):
+        # guid through the (feed_id, guid) index, one probe per feed (see db.m010_episode_lookup);
+        # CROSS JOIN keeps feeds the outer loop, which the planner would not choose without ANALYZE
+        for row in db.query("select e.id from feeds f cross join episodes e on e.feed_id = f.id and e.guid = :guid "
+                            "union select id from episodes where podcast_guid = :guid", {"guid": guid}):
             if _same_guests(db, row["id"], meta):
                 return row["id"]
     title = meta.get("title")

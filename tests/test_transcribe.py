@@ -157,3 +157,24 @@ def test_transcripts_cli(tmp_path):
     result = runner.invoke(cli, ["transcripts", "import", str(bad), "--db", db])
     assert result.exit_code == 1 and result.output.startswith(f"failed: {bad}: ")
     assert "Traceback" not in result.output
+
+
+def test_an_imported_transcript_finds_its_episode_without_reading_every_episode(db):
+    from pipeline.transcript_import import find_episode
+
+    feeds = [db["feeds"].insert({"url": f"https://example.com/{f}.xml"}).last_pk for f in range(3)]
+    db["episodes"].insert_all({"feed_id": feeds[i % 3], "guid": f"g{i}", "podcast_guid": f"pg{i}" if i % 2 else None,
+                               "title": f"Talk {i}", "published": "2024-05-0%dT10:00:00+00:00" % (1 + i % 9)}
+                              for i in range(300))
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    assert find_episode(db, {"guid": "g7"}, "x.md") == 8
+    assert find_episode(db, {"guid": "pg9"}, "x.md") == 10
+    assert find_episode(db, {"title": "TALK 12", "date": "2024-05-04"}, "x.md") == 13
+    assert find_episode(db, {"title": "Talk 12", "date": "2024-05-05"}, "x.md") is None
+    db.conn.set_trace_callback(None)
+    lookups = {s for s in statements if "from episodes" in s or "join episodes" in s}
+    assert lookups
+    for sql in lookups:
+        plan = " ".join(row[3] for row in db.execute("explain query plan " + sql))
+        assert "SCAN e " not in plan + " " and "SCAN episodes" not in plan, (sql, plan)

@@ -3,6 +3,7 @@ files per batch, and a kill leaves whole batches (skipped without ../shared)."""
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,27 @@ def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_imported(tmp_path, db_pat
     assert counts(db_path)[0] == 3
     assert len(list((tmp_path / "t").rglob("*.json"))) == 3
 
+
+
+def test_a_file_that_cannot_be_written_skips_its_transcript_and_no_row_points_at_a_missing_file(tmp_path, db_path):
+    # the files are written before the rows, inside the transcript's savepoint: a failed write leaves no rows
+    files = sorted(LENNY.glob("*.md"))[:3]
+    scratch = open_db(tmp_path / "scratch.db")
+    list(import_transcripts(scratch, files, transcripts_dir=tmp_path / "scratch"))
+    (path,) = scratch.execute("select path from transcripts where episode_id = 2").fetchone()
+    blocked = tmp_path / "t" / Path(path).relative_to(tmp_path / "scratch")
+    blocked.mkdir(parents=True)  # a folder where the second transcript's JSON goes: the rename fails
+    db = open_db(db_path)
+    results = list(import_transcripts(db, files, transcripts_dir=tmp_path / "t"))
+    assert [(r[0], r[1]) for r in results] == [(files[0], 1), (files[1], None), (files[2], 2)]
+    assert results[1][3]
+    others = scratch.execute("select count(*) from segments s join transcripts t on t.id = s.transcript_id "
+                             "where t.episode_id != 2").fetchone()[0]
+    assert counts(db_path) == (2, others, 2)
+    assert not db.execute("select count(*) from episode_people where episode_id > 2").fetchone()[0]
+    for (stored,) in db.execute("select path from transcripts"):
+        assert all(Path(stored).with_suffix(f".{fmt}").is_file() for fmt in ("json", "vtt", "srt", "txt"))
+    assert not list((tmp_path / "t").rglob("*.tmp"))
 
 KILLED_IMPORT = """
 import sys
