@@ -91,7 +91,7 @@ def main():
     at5 = {k: collections.Counter() for k in M.KINDS}
     recall = collections.Counter()
     short = hosts = sponsors = 0
-    unjudged, calib, auc_scores, auc_rules, auc_all, auc_y = [], [], [], [], [], []
+    unjudged, calib, auc_scores, auc_rules, auc_all, auc_heads, auc_y = [], [], [], [], [], [], []
     two_guests = {}
     n_items = 0
     everything = []
@@ -140,6 +140,7 @@ def main():
         probs = M.predict(model, ep["X"], texts) if model else None
         # the separation of the score itself: every candidate scored as the reranker's top ones are
         everyone = M.predict(model, ep["X"], texts, top=len(texts)) if model else None
+        heads = M.predict(model, ep["X"]) if model else None  # without the reranker
         for lab in labs:
             if lab.get("rank") or (lab["file"], lab["start"], lab["end"]) in judged:
                 continue
@@ -149,6 +150,7 @@ def main():
             auc_y.append(lab["grade"] in USABLE)
             auc_scores.append(max(probs["tip"][k], probs["quote"][k]) if probs is not None else 0)
             auc_all.append(max(everyone["tip"][k], everyone["quote"][k]) if probs is not None else 0)
+            auc_heads.append(max(heads["tip"][k], heads["quote"][k]) if probs is not None else 0)
             r = rule_scores(lab["text"])
             auc_rules.append(max(r["tip"], r["quote"]))
 
@@ -162,7 +164,8 @@ def main():
     print(f"recall of editors' top-5 picks: strict {recall['strict'] / recall['picks']:.0%} "
           f"lenient {recall['lenient'] / recall['picks']:.0%} ({recall['picks']} picks)")
     print(f"AUC usable vs BAD on {len(auc_y)} graded candidates: model {auc(auc_scores, auc_y):.3f}, "
-          f"rules {auc(auc_rules, auc_y):.3f}; every candidate reranked {auc(auc_all, auc_y):.3f}")
+          f"rules {auc(auc_rules, auc_y):.3f}; every candidate reranked {auc(auc_all, auc_y):.3f}, "
+          f"the heads alone {auc(auc_heads, auc_y):.3f}")
     print(f"items of <= 4 words not GOOD: {short}; from a host: {hosts}; sponsor reads: {sponsors}")
     for f, counts in two_guests.items():
         print(f"two guests, {f}: {dict(counts)}")
