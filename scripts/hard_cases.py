@@ -8,7 +8,9 @@ top --top tips and quotes that no label in labels/ covers are written as JSON
 lines (file, kind, text, score). Give the judges the kind and text only, never
 the score; their grades, with offsets into the transcript, go to
 labels/train-judged.jsonl (labels/README.md). minilm-lr-2 learnt from one round
-of these; a second round did not help (labels/unused/).
+of these; a second round did not help (labels/unused/). The picks are the
+heads' alone: the reranker (minilm-ft-3) would need a fine-tuning per fold to
+score an episode it never saw, half an hour for a round.
 """
 import argparse
 import json

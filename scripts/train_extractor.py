@@ -254,7 +254,9 @@ def write_card(path, model, split):
         lines[-1:-1] = [
             f"- Reranker: the {r['top']} candidates of an episode the heads score highest are scored again. "
             f"The encoder, fine-tuned with rank-{r['adapter']['rank']} adapters (LoRA) on every matrix of its six "
-            f"layers and a linear head ({r['adapter']['epochs']} epochs on the labelled spans; "
+            f"layers and a linear head ({r['adapter']['epochs']} epochs on the labelled spans and the "
+            f"{r['scripted_sentences']} guest sentences of our tuning scripts, {r['scripted_usable']} of them "
+            "their gold tips and quotes; "
             "pipeline/extract/finetune.py), reads the span's words; its logit and the usable head's are stacked "
             "by a logistic regression fitted on held-out folds, which gives the usable probability. The adapters "
             "and head ship in `reranker.npz` and are merged into the encoder's ONNX graph (fp32) at first use."]
