@@ -219,8 +219,7 @@ def _podcast_tags(el):
             ns, _, name = tag[1:].partition("}")
             if ns in PODCAST_NS:
                 found.setdefault((ns, name), []).append(child)
-    return {name: found.get((PODCAST_NS[0], name), []) + found.get((PODCAST_NS[1], name), [])
-            for _, name in found}
+    return {name: [c for ns in PODCAST_NS for c in found.get((ns, name), [])] for _, name in found}
 
 
 def _text(el):

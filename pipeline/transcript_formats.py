@@ -382,20 +382,15 @@ def _one_line(text):
 def _timed(segments):
     """[(start, end, text, speaker)] with every time known: a missing start is the
     previous end (or 0), a missing end the next start (or the start); the text
-    on one line. (What _fill_ends does, on tuples: this runs for every file we write.)"""
+    on one line. (On tuples, with a short way for the usual case: this runs for
+    every file we write.)"""
     starts = [s.get("start") for s in segments]
     ends = [s.get("end") for s in segments]
     texts = [_one_line(s.get("text")) for s in segments]
     speakers = [s.get("speaker") or None for s in segments]
     if None not in starts and None not in ends:  # parsers fill the times in where they can
         return list(zip(starts, ends, texts, speakers))
-    next_start = None
-    for i in range(len(segments) - 1, -1, -1):
-        start = starts[i]
-        if start is not None:
-            if ends[i] is None:
-                ends[i] = start if next_start is None else max(start, next_start)
-            next_start = start
+    ends = [seg["end"] for seg in _fill_ends([{"start": s, "end": e} for s, e in zip(starts, ends)])]
     out, previous_end = [], 0.0
     for start, end, text, speaker in zip(starts, ends, texts, speakers):
         start = start if start is not None else previous_end

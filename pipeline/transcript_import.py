@@ -162,16 +162,15 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
         results = []
-        with db.atomic():
-            with segments_indexed_at_end(db) as index:
-                for path in paths[start:start + batch_size]:
-                    try:
-                        episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
-                                                                sync=False, index=index)
-                    except (OSError, formats.TranscriptFormatError) as exc:
-                        results.append((path, None, False, str(exc)))
-                        continue
-                    results.append((path, episode_id, created, None))
-                with sync_all():  # the files go to disk while their segments are indexed
-                    index.flush()
+        with segments_indexed_at_end(db) as index:  # the batch's transaction
+            for path in paths[start:start + batch_size]:
+                try:
+                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
+                                                            sync=False, index=index)
+                except (OSError, formats.TranscriptFormatError) as exc:
+                    results.append((path, None, False, str(exc)))
+                    continue
+                results.append((path, episode_id, created, None))
+            with sync_all():  # the files go to disk while their segments are indexed
+                index.flush()
         yield from results

@@ -43,8 +43,7 @@ def main():
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
     X, Y, G, L, kinds, missed = T.build(split["train"], labels, args.transcripts, args.cache)
     shipped = M.load_model()
-    fold_of = T.fold_of(G)
-    folds = np.array([fold_of[g] for g in G])
+    fold_of, folds = T.fold_of(G), T.row_folds(G)
     heads = {k: {} for k in range(T.FOLDS)}
     for head in M.HEADS:
         y, w = Y[head]

@@ -87,10 +87,15 @@ def fold_of(groups):
     return {f: n % FOLDS for n, f in enumerate(sorted(set(groups)))}
 
 
+def row_folds(groups):
+    """The fold of each row, from its episode (an array beside groups)."""
+    folds_of = fold_of(groups)
+    return np.array([folds_of[g] for g in groups])
+
+
 def cross_val(X, y, w, groups, l2):
     """Each row's score from the head fitted without its fold of episodes."""
-    folds_of = fold_of(groups)
-    folds = np.array([folds_of[g] for g in groups])
+    folds = row_folds(groups)
     z = np.zeros(len(y))
     for k in range(FOLDS):
         tr, te = (folds != k) & (w > 0), folds == k
@@ -127,8 +132,7 @@ def train_reranker(model, texts, usable, labelled, groups, z_usable, out, script
     from pipeline.extract import finetune as F
     y, w = usable
     rows = labelled & (w > 0)  # a span graded BAD only for its kind says nothing about usability
-    folds_of = fold_of(groups)
-    folds = np.array([folds_of[g] for g in groups])
+    folds = row_folds(groups)
     z_ft = np.zeros(len(y))
     extra_texts, extra_y = [t for t, _ in scripted], np.array([u for _, u in scripted])
 
