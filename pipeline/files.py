@@ -9,7 +9,6 @@ import contextlib
 import os
 import re
 import tempfile
-import threading
 from pathlib import Path
 
 from .text import slugify
@@ -49,7 +48,7 @@ def atomic_path(path):
 def atomic_file(path, mode="w", *, encoding="utf-8", newline=None, perms=None, sync=True):
     """Open a temp file beside ``path`` for writing; when the block ends it is
     synced to disk and renamed over ``path`` (removed instead if the block raises).
-    sync=False skips the fsync, for a caller that calls ``sync_all`` once for many files.
+    sync=False skips the fsync, for a caller that makes many files durable at once (os.sync).
 
     mkstemp makes the file private; ``perms`` sets other permissions
     ("umask" for what a plain open() would give).
@@ -78,17 +77,3 @@ def atomic_write(path, text, sync=True):
     with atomic_file(path, sync=sync) as f:
         f.write(text)
 
-
-@contextlib.contextmanager
-def sync_all():
-    """Make every file written so far durable, renames included, in one call, while
-    the block runs; its end waits for that. A batch of files written with sync=False
-    pays for one flush instead of an fsync each, and the caller's work meanwhile
-    (os.sync, like SQLite, releases the GIL) hides the wait for the disk.
-    (sync(2) flushes every filesystem; on Linux it returns when the data is on disk.)"""
-    flushing = threading.Thread(target=os.sync, name="podpipe-sync")
-    flushing.start()
-    try:
-        yield
-    finally:
-        flushing.join()

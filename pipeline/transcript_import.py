@@ -8,8 +8,7 @@ from .db import insert_many, utcnow
 from .names import clean_name, expand_first_names, first_name, fold, resolve, speaker_roles, split_guests
 from .people import add_alias, save_person
 from .profiles import merge_people
-from .files import sync_all
-from .transcripts import save_transcript, segments_indexed_at_end
+from .transcripts import save_transcript, transcript_batch
 
 IMPORT_FEED_URL = "import:transcripts"
 
@@ -121,12 +120,12 @@ def _record_people(db, episode_id, meta, segments):
             _cast(db, episode_id, pid, "host")
 
 
-def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, index=None):
+def import_transcript(db, path, *, transcripts_dir="transcripts", batch=None):
     """Import one transcript file. Returns (episode_id, created_episode).
 
     Raises OSError or TranscriptFormatError with a message for the user.
-    sync=False: the caller makes the files durable before it commits, and
-    index defers the segments' full-text indexing (see import_transcripts).
+    batch: a transcripts.transcript_batch that writes the files and indexes the
+    segments at its end (see import_transcripts).
     """
     data = Path(path).read_bytes()
     parsed = formats.parse(data, filename=str(path))
@@ -140,8 +139,8 @@ def import_transcript(db, path, *, transcripts_dir="transcripts", sync=True, ind
         episode = next(db.query("select e.*, f.title as feed_title from episodes e "
                                 "join feeds f on f.id = e.feed_id where e.id = ?", [episode_id]))
         save_transcript(db, episode, parsed["segments"], source="import", engine=f"import-{parsed['format']}",
-                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir, sync=sync,
-                        index=index)
+                        audio_duration=meta.get("duration_seconds"), transcripts_dir=transcripts_dir,
+                        batch=batch)
     return episode_id, created
 
 
@@ -156,21 +155,31 @@ def import_transcripts(db, paths, *, transcripts_dir="transcripts", batch_size=B
     durable with one flush just before it commits (not an fsync per file, four
     files per episode): a kill or a power cut leaves each batch wholly imported or
     not at all, and rows never point at files that are not on disk. The batch's
-    segments go into the full-text index in one statement, while the files are
-    flushed. Results are yielded once their batch has committed.
+    segments go into the full-text index in one statement, while its files are
+    written and flushed (see transcripts.transcript_batch). Results are yielded
+    once their batch has committed.
     """
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
-        results = []
-        with segments_indexed_at_end(db) as index:  # the batch's transaction
-            for path in paths[start:start + batch_size]:
-                try:
-                    episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir,
-                                                            sync=False, index=index)
-                except (OSError, formats.TranscriptFormatError) as exc:
-                    results.append((path, None, False, str(exc)))
-                    continue
-                results.append((path, episode_id, created, None))
-            with sync_all():  # the files go to disk while their segments are indexed
-                index.flush()
+        chunk = paths[start:start + batch_size]
+        try:
+            results = _import_batch(db, chunk, transcripts_dir, defer_files=True)
+        except OSError:
+            # A file could not be written and the batch rolled back: again, each
+            # transcript writing its files inside its own savepoint, so that only
+            # the one whose files fail is skipped.
+            results = _import_batch(db, chunk, transcripts_dir, defer_files=False)
         yield from results
+
+
+def _import_batch(db, paths, transcripts_dir, defer_files):
+    results = []
+    with transcript_batch(db, defer_files) as batch:  # the batch's transaction
+        for path in paths:
+            try:
+                episode_id, created = import_transcript(db, path, transcripts_dir=transcripts_dir, batch=batch)
+            except (OSError, formats.TranscriptFormatError) as exc:
+                results.append((path, None, False, str(exc)))
+                continue
+            results.append((path, episode_id, created, None))
+    return results

@@ -4,8 +4,10 @@ the files beside them (json, vtt, srt, txt), saved and replaced together.
 Every stage that writes a transcript (transcribe, diarize, an editor's
 speaker correction, transcript import) goes through here.
 """
+import concurrent.futures
 import contextlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -25,7 +27,7 @@ def transcript_stem(transcripts_dir, episode):
 
 def write_files(stem, segments, sync=True):
     """Write json, vtt, srt and txt files beside each other, each atomically;
-    sync=False leaves making them durable to the caller (see files.sync_all)."""
+    sync=False leaves making them durable to the caller (see transcript_batch)."""
     for fmt, text in formats.write_all(segments, FILE_FORMATS).items():
         atomic_write(stem.with_suffix(f".{fmt}"), text, sync=sync)
 
@@ -77,14 +79,15 @@ def _null_by_default(db):
     return {row[1] for row in db.execute("pragma table_info(segments)") if row[4] is None}
 
 
-class _DeferredIndex:
-    """The transcripts whose segments are not in segments_fts yet (see segments_indexed_at_end)."""
+class _Batch:
+    """What the save_transcript calls of a batch leave to its end (see transcript_batch):
+    their segments' full-text indexing and their files."""
 
-    def __init__(self, db, enabled):
-        self.db, self.enabled, self.pending = db, enabled, set()
+    def __init__(self, db, index, defer_files):
+        self.db, self.index, self.defer_files, self.pending, self.files = db, index, defer_files, set(), []
 
     def add(self, transcript_id):
-        if self.enabled:
+        if self.index:
             self.pending.add(transcript_id)
 
     def flush(self):
@@ -98,46 +101,69 @@ class _DeferredIndex:
                             f"where transcript_id in ({','.join('?' * len(chunk))})", chunk)
         self.pending.clear()
 
+    def finish(self):
+        """Write the files and make them durable, while the segments are indexed.
+
+        Formatting the files is Python and holds the GIL; SQLite releases it while
+        it indexes, so the two share the batch's end instead of taking turns."""
+        def write():
+            for stem, segments in self.files:  # in order: a transcript saved twice ends as the later one
+                write_files(stem, segments, sync=False)
+            os.sync()  # one flush for all (sync(2) returns when the data is on disk, on Linux)
+
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="podpipe-files") as pool:
+            written = pool.submit(write)
+            self.flush()
+            written.result()  # an error writing a file fails the batch: its transaction rolls back
+
 
 @contextlib.contextmanager
-def segments_indexed_at_end(db):
-    """A transaction (or savepoint) in which the segments that save_transcript(...,
-    index=...) inserts go into the full-text index by one statement at the end,
-    not by the insert trigger.
+def transcript_batch(db, defer_files=True):
+    """A transaction (or savepoint) for many save_transcript(..., batch=...) calls,
+    which leave their files and their segments' full-text indexing to its end.
+    (defer_files=False: each call writes its files, unsynced, when it is made.)
 
-    FTS5 writes its pending terms out as a new index segment at each statement's
-    savepoint and merges those segments as they pile up: with the trigger, or an
-    INSERT ... SELECT per transcript, an import's indexing cost about twice an FTS
-    rebuild; one INSERT ... SELECT per batch costs what a rebuild does. The trigger is dropped inside
-    the transaction and created again before it ends, so other connections never
-    see it missing and a kill or an error rolls both back.
+    Indexing: FTS5 writes its pending terms out as a new index segment at each
+    statement's savepoint and merges those segments as they pile up: with the
+    trigger, or an INSERT ... SELECT per transcript, an import's indexing cost
+    about twice an FTS rebuild; one INSERT ... SELECT per batch costs what a
+    rebuild does. The trigger is dropped inside the transaction and created again
+    before it ends, so other connections never see it missing and a kill or an
+    error rolls both back.
+
+    Files: written at the end, before the commit, and made durable by one flush
+    instead of an fsync each (four files a transcript): a kill leaves the batch
+    wholly stored or not at all, and rows never point at files not on disk.
     """
     with db.atomic():
         row = db.execute("select sql from sqlite_master where type = 'trigger' and name = 'segments_ai'").fetchone()
         if row:
             db.execute("drop trigger segments_ai")
-        index = _DeferredIndex(db, enabled=bool(row))
-        yield index
-        index.flush()
+        batch = _Batch(db, index=bool(row), defer_files=defer_files)
+        yield batch
+        batch.finish()
         if row:
             db.execute(row[0])
 
 
 def save_transcript(db, episode, segments, *, source, engine=None, model=None, language=None,
-                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", sync=True, index=None):
+                    audio_duration=None, processing_s=None, transcripts_dir="transcripts", batch=None):
     """Store a transcript (replacing any earlier one) and its files. Returns its id.
 
     Files are written first and the rows in one transaction after, so a kill
     leaves either the old transcript or the new one, never half of one.
-    sync=False: the caller makes the files durable before it commits (batches).
-    index: from segments_indexed_at_end, whose transaction this call is in.
+    batch: from transcript_batch, whose transaction this call is in and which
+    writes the files at its end.
     """
     stem = transcript_stem(transcripts_dir, episode)
-    write_files(stem, segments, sync=sync)
+    if batch and batch.defer_files:
+        batch.files.append((stem, segments))
+    else:
+        write_files(stem, segments, sync=not batch)
     with db.atomic():
         old = [r[0] for r in db.execute("select id from transcripts where episode_id = ?", [episode["id"]])]
-        if index and index.pending.intersection(old):
-            index.flush()  # one saved earlier in this batch is replaced: its rows' delete trigger needs them indexed
+        if batch and batch.pending.intersection(old):
+            batch.flush()  # one saved earlier in this batch is replaced: its rows' delete trigger needs them indexed
         for tid in old:
             db.execute("delete from segments where transcript_id = ?", [tid])
         # plain SQL here, not sqlite-utils' table methods: each of those reads the
@@ -154,8 +180,8 @@ def save_transcript(db, episode, segments, *, source, engine=None, model=None, l
             db.execute("delete from transcripts where id = ?", [tid])
         db.execute("update transcripts set episode_id = ? where id = ?", [episode["id"], transcript_id])
         replace_segments(db, transcript_id, segments)
-        if index:
-            index.add(transcript_id)
+        if batch:
+            batch.add(transcript_id)
         db.execute("update episodes set status = 'transcribed', error = null, attempts = 0, updated = ? "
                    "where id = ?", [utcnow(), episode["id"]])
     return transcript_id

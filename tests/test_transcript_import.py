@@ -37,7 +37,8 @@ def test_a_bad_file_in_a_batch_is_skipped_and_the_rest_imported(tmp_path, db_pat
 
 
 def test_a_file_that_cannot_be_written_skips_its_transcript_and_no_row_points_at_a_missing_file(tmp_path, db_path):
-    # the files are written before the rows, inside the transcript's savepoint: a failed write leaves no rows
+    # a batch's files are written at its end; when one fails, the batch is imported again with each
+    # transcript's files written inside its own savepoint, so a failed write leaves no rows for it alone
     files = sorted(LENNY.glob("*.md"))[:3]
     scratch = open_db(tmp_path / "scratch.db")
     list(import_transcripts(scratch, files, transcripts_dir=tmp_path / "scratch"))
