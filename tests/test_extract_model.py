@@ -167,7 +167,8 @@ def test_the_reranker_scores_only_the_top_candidates_again():
     first = np.maximum(heads["tip"], heads["quote"])  # usable x the likelier kind's share
     assert set(scored) == set(np.argsort(-first)[:2])
     every = predict(model, X, texts, top=len(texts))
-    assert np.allclose(every["tip"][scored], two["tip"][scored]) and (every["tip"] + every["quote"]).all()
+    # the int8 graph scales activations per batch: a span's score moves a little with its batch's other spans
+    assert np.allclose(every["tip"][scored], two["tip"][scored], atol=0.03) and (every["tip"] + every["quote"]).all()
 
 
 def test_a_fine_tuned_adapter_gives_the_same_scores_in_onnx_as_in_torch(tmp_path):

@@ -188,16 +188,30 @@ def predict(model, X, texts=None, top=RERANK_TOP):
     return combine(reranked, share)
 
 
-def rerank_usable(model, texts, z_usable):
-    """P(usable) from the reranker's logit and the usable head's, stacked and calibrated."""
+def reranker_logits(texts, quantized=True, path=RERANKER_PATH):
+    """The fine-tuned encoder's usable logit for each text, from its int8 graph
+    (2.3 times as fast as fp32) or the fp32 one, which gives torch's logits."""
     from ..encoder import get_encoder
-    head = _reranker_head()
-    vectors = get_encoder(adapter=RERANKER_PATH).encode(texts, batch_size=ENCODER_BATCH)
-    a, b, c = model["rerank"]["stack"]
-    return 1.0 / (1.0 + np.exp(-(a * (vectors @ head["w"] + head["b"]) + b * z_usable + c)))
+    head = _reranker_head(str(path))
+    vectors = get_encoder(quantized=quantized, adapter=path).encode(texts, batch_size=ENCODER_BATCH)
+    return vectors @ head["w"] + head["b"]
 
 
-@functools.lru_cache(maxsize=1)
-def _reranker_head():
-    with np.load(RERANKER_PATH) as npz:
+def rerank_usable(model, texts, z_usable):
+    """P(usable) from the reranker's logit and the usable head's, stacked and calibrated.
+
+    The stack was fitted on fp32 logits; the int8 graph's go through the linear
+    map ``rerank.int8`` fitted on the training spans (training.int8_map) first."""
+    rerank = model["rerank"]
+    quantized = "int8" in rerank
+    z = reranker_logits(texts, quantized)
+    if quantized:
+        z = rerank["int8"][0] * z + rerank["int8"][1]
+    a, b, c = rerank["stack"]
+    return 1.0 / (1.0 + np.exp(-(a * z + b * z_usable + c)))
+
+
+@functools.lru_cache(maxsize=2)
+def _reranker_head(path):
+    with np.load(path) as npz:
         return {"w": npz["head.w"].astype(np.float32), "b": float(npz["head.b"][0])}

@@ -138,3 +138,16 @@ def auc(scores, labels):
         ranks[order[i:j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def int8_map(texts, path=M.RERANKER_PATH):
+    """[slope, intercept] taking the reranker's int8 logits to its fp32 ones
+    (least squares over texts: the training spans), and their correlation.
+
+    The stack is fitted on fp32 logits of held-out folds; dynamic int8 keeps
+    their order (correlation 0.998 on the training spans) but shifts them a
+    little, which the map takes back out."""
+    q = M.reranker_logits(texts, quantized=True, path=path).astype(np.float64)
+    fp = M.reranker_logits(texts, quantized=False, path=path).astype(np.float64)
+    slope, intercept = np.polyfit(q, fp, 1)
+    return [round(float(slope), 6), round(float(intercept), 6)], float(np.corrcoef(q, fp)[0, 1])
