@@ -760,16 +760,17 @@ def episode_proper_nouns(sentences):
     return {w.split("'")[0] for w in capital - lower}
 
 
-def max_items(duration):
+def max_items(duration, minutes_per_item=MINUTES_PER_ITEM):
     """How many tips (and, separately, quotes) we keep from an episode of `duration` seconds.
 
-    About one per five minutes, and never fewer than ``MIN_PER_KIND``: a short
-    interview keeps all it has, a ninety-minute conversation keeps its best eighteen.
+    About one per five minutes (the rules; the model keeps more, see
+    extract.MODEL_MINUTES_PER_ITEM), and never fewer than ``MIN_PER_KIND``: a
+    short interview keeps all it has, a ninety-minute conversation its best eighteen.
     None (duration unknown) means no cap.
     """
     if duration is None:
         return None
-    return max(MIN_PER_KIND, int(math.ceil(duration / 60.0 / MINUTES_PER_ITEM)))
+    return max(MIN_PER_KIND, int(math.ceil(duration / 60.0 / minutes_per_item)))
 
 
 def _duration(segments):
