@@ -10,7 +10,8 @@ episodes): an item takes the grade of a label that says the same words. Items
 no label covers are listed with --unjudged FILE, for a judge to grade blind;
 their grades go to labels/validation-judged.jsonl and count next time.
 
-Prints precision@5 (strict and lenient) per kind, recall of the editors' picks,
+Prints precision@5 (strict and lenient) per kind, of the words as said and of
+their cleaned version (labels/cleaned/: blind grades of clean_text), recall of the editors' picks,
 the AUC of the score for usable against BAD on the graded candidates, a
 calibration table, and the checks of the issue (short items, hosts, sponsors,
 two-guest episodes), and the kappa of the two labellers who graded the same
@@ -55,6 +56,18 @@ def grade_of(text, kind, labels):
     return grade
 
 
+def _cleaned_labels(labels_dir, texts):
+    """{file: [label]} from labels/cleaned/: blind grades of items' clean_text. A label
+    points at the item's verbatim span; the cleaned words are made again from it,
+    as the extractor makes them, so an item takes the label of its verbatim words."""
+    out = collections.defaultdict(list)
+    for path in sorted((labels_dir / "cleaned").glob("*.jsonl")):
+        for lab in map(json.loads, path.read_text().splitlines()):
+            if lab["file"] in texts:
+                out[lab["file"]].append(dict(lab, norm=norm(texts[lab["file"]][lab["start"]:lab["end"]])))
+    return out
+
+
 def kappa(a, b):
     n = len(a)
     po = sum(x == y for x, y in zip(a, b)) / n
@@ -89,6 +102,8 @@ def main():
         by_file[lab["file"]].append(lab)
 
     at5 = {k: collections.Counter() for k in M.KINDS}
+    clean5 = {k: collections.Counter() for k in M.KINDS}  # the same items as exports show them (clean_text)
+    cleaned = _cleaned_labels(labels_dir, texts)
     recall = collections.Counter()
     short = hosts = sponsors = 0
     unjudged, calib, auc_scores, auc_rules, auc_all, auc_heads, auc_y = [], [], [], [], [], [], []
@@ -121,6 +136,12 @@ def main():
                 at5[kind]["judged" if i["grade"] else "unjudged"] += 1
                 at5[kind]["GOOD"] += i["grade"] == "GOOD"
                 at5[kind]["usable"] += i["grade"] in USABLE
+                # words the cleaning left as they were keep their grade
+                same = norm(i["clean_text"]) == norm(i["text"])
+                grade = i["grade"] if same else grade_of(i["text"], kind, cleaned[f])
+                clean5[kind]["judged" if grade else "unjudged"] += 1
+                clean5[kind]["GOOD"] += grade == "GOOD"
+                clean5[kind]["usable"] += grade in USABLE
         for pick in (lab for lab in labs if lab.get("rank") and lab["rank"] <= 5):
             # found: an item that shares most of its words or most of the pick's (the same
             # passage, cut a little differently) and is itself usable as judged
@@ -161,6 +182,11 @@ def main():
         j = max(1, c["judged"])
         print(f"{kind} precision@5: strict {c['GOOD'] / j:.0%} lenient {c['usable'] / j:.0%} "
               f"({c['judged']} judged, {c['unjudged']} not yet)")
+    for kind in M.KINDS:
+        c = clean5[kind]
+        j = max(1, c["judged"])
+        print(f"{kind} precision@5 of the cleaned text (clean_text, as exports show it): strict {c['GOOD'] / j:.0%} "
+              f"lenient {c['usable'] / j:.0%} ({c['judged']} judged, {c['unjudged']} not yet)")
     print(f"recall of editors' top-5 picks: strict {recall['strict'] / recall['picks']:.0%} "
           f"lenient {recall['lenient'] / recall['picks']:.0%} ({recall['picks']} picks)")
     print(f"AUC usable vs BAD on {len(auc_y)} graded candidates: model {auc(auc_scores, auc_y):.3f}, "
