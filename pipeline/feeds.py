@@ -1,6 +1,7 @@
 """Feed ingestion: fetch a feed (conditional GET), parse it with feedparser plus
 our own Podcasting 2.0 reader, and save the feed and its episodes."""
 import calendar
+import contextlib
 import datetime
 import hashlib
 import html
@@ -556,37 +557,64 @@ def ingest_feed(db, location, *, client=None, policy=None, warn=None):
     user should know that do not stop the feed (links refused, no items) go to
     warn(message) and the log.
     """
+    fetched = fetch_for_ingest(db, location, client=client, policy=policy)
+    if fetched["content"] is None:
+        return dict(NOT_MODIFIED)
+    first = parse_for_ingest(db, fetched, parse_feed)
+    return save_ingested(db, fetched, first, client=client, policy=policy, warn=warn)
+
+
+# ingest_feed in three steps, so that stages.ingest can parse one feed in another
+# process while it fetches and saves others
+
+NOT_MODIFIED = {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
+
+
+def fetch_for_ingest(db, location, *, client=None, policy=None):
+    """The feed's first page if it changed: {"content" (None when not modified),
+    "feed_id", "location", "root", "base", ...}. Raises FeedError, recorded on the feed row."""
     root = feed_root(location) if local_path(location) is not None else None
     feed_id = save_feed(db, location)
-    feed = db["feeds"].get(feed_id)
-    try:
+    # plain SQL: sqlite-utils' get and update read the table's schema each time,
+    # a quarter of a warm re-ingest, where every feed answers 304
+    old_etag, old_modified, old_sha = db.execute(
+        "select etag, last_modified, content_sha256 from feeds where id = ?", [feed_id]).fetchone()
+    with _recorded(db, feed_id, location):
         content, etag, last_modified, fetched_from = fetch_feed(
-            location, etag=feed["etag"], last_modified=feed["last_modified"], client=client, policy=policy)
-        sha = hashlib.sha256(content).hexdigest() if content is not None else None
-        if content is None or sha == feed["content_sha256"]:
-            db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": None,
-                                         "etag": etag, "last_modified": last_modified})
-            log.info("event=ingest feed=%s status=not_modified", location)
-            return {"not_modified": 1, "new": 0, "updated": 0, "unchanged": 0, "duplicate": 0}
-        pages, seen = [], {location}
-        base = base_url_for(fetched_from)
-        page = parse_feed(content, base, root)
-        pages.append(page)
+            location, etag=old_etag, last_modified=old_modified, client=client, policy=policy)
+    sha = hashlib.sha256(content).hexdigest() if content is not None else None
+    if content is None or sha == old_sha:
+        db.execute("update feeds set last_fetched = ?, last_error = null, etag = ?, last_modified = ? "
+                   "where id = ?", [utcnow(), etag, last_modified, feed_id])
+        log.info("event=ingest feed=%s status=not_modified", location)
+        content = None
+    return {"content": content, "feed_id": feed_id, "location": location, "root": root,
+            "base": base_url_for(fetched_from), "etag": etag, "last_modified": last_modified, "sha": sha}
+
+
+def parse_for_ingest(db, fetched, parse):
+    """parse(content, base, root) of the fetched first page (parse_feed, here or in
+    another process: it returns the page or raises FeedError), the error recorded."""
+    with _recorded(db, fetched["feed_id"], fetched["location"]):
+        return parse(fetched["content"], fetched["base"], fetched["root"])
+
+
+def save_ingested(db, fetched, first, *, client=None, policy=None, warn=None):
+    """Fetch and parse the rest of a paged feed, then save its episodes (see ingest_feed)."""
+    location, feed_id, root = fetched["location"], fetched["feed_id"], fetched["root"]
+    pages, seen, page = [first], {location}, first
+    with _recorded(db, feed_id, location):
         while page["next"] and page["next"] not in seen and len(pages) < MAX_PAGES:
             seen.add(page["next"])
             more, _, _, fetched_from = fetch_feed(page["next"], client=client, policy=policy)
             page = parse_feed(more, base_url_for(fetched_from), root)
             pages.append(page)
-    except FeedError as exc:
-        db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})
-        log.warning("event=ingest feed=%s status=failed error=%r", location, str(exc))
-        raise
     episodes = [ep for p in pages for ep in p["episodes"]]
     with db.atomic():
         counts, stale = save_episodes(db, feed_id, episodes)
         db["feeds"].update(feed_id, {
-            **pages[0]["feed"], "etag": etag, "last_modified": last_modified, "content_sha256": sha,
-            "last_fetched": utcnow(), "last_error": None})
+            **pages[0]["feed"], "etag": fetched["etag"], "last_modified": fetched["last_modified"],
+            "content_sha256": fetched["sha"], "last_fetched": utcnow(), "last_error": None})
     for path in stale:
         try:
             os.unlink(path)
@@ -600,6 +628,17 @@ def ingest_feed(db, location, *, client=None, policy=None, warn=None):
         if warn:
             warn(message)
     return counts
+
+
+@contextlib.contextmanager
+def _recorded(db, feed_id, location):
+    """A FeedError raised in the block is recorded on the feed row, logged, and raised again."""
+    try:
+        yield
+    except FeedError as exc:
+        db["feeds"].update(feed_id, {"last_fetched": utcnow(), "last_error": str(exc)})
+        log.warning("event=ingest feed=%s status=failed error=%r", location, str(exc))
+        raise
 
 
 def feed_warnings(episodes):

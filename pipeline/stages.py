@@ -19,7 +19,9 @@ with "start" (total), "episode" (n, total, episode; transcribe only),
 "audio" (done, total; transcribe only) and "done" (episode; for transcribe
 also source and rtf).
 """
+import collections
 import inspect
+import os
 from dataclasses import dataclass, field
 
 from .download import DEFAULT_MAX_BYTES
@@ -62,12 +64,21 @@ def _with_stage(progress, stage):
 
 # --- the stages ----------------------------------------------------------------
 
+PARALLEL_FEEDS = 4  # from this many feeds on, they are parsed in worker processes
+WORKERS = os.cpu_count() or 1
+
+
 def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify=None):
     """Fetch feeds (by id, URL or title; all subscribed ones by default) and store their episodes.
 
     Works on feeds, not episodes: ``episode_ids`` is accepted and ignored.
+
+    With PARALLEL_FEEDS feeds or more, those that changed are parsed in a worker
+    process per core while this one fetches the next and saves the parsed ones,
+    in order (parsing is nine tenths of a cold ingest, and feedparser is pure
+    Python). Saving stays here, one transaction per feed, as before.
     """
-    from .feeds import FeedError, feed_rows, ingest_feed
+    from .feeds import FeedError, feed_rows, fetch_for_ingest, parse_feed, parse_for_ingest, save_ingested
 
     notify = notify or _quiet
     if client is None:
@@ -79,24 +90,82 @@ def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify
             return ingest(db, episode_ids, feeds=feeds, client=client, policy=policy, notify=notify)
     result = StageResult("ingest", {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 0, "failed": 0})
     totals = result.counts
-    for feed in feed_rows(db, feeds):
+
+    def finish(url, fetched, parsed):
+        """Save one fetched feed (parsed: a future of its first page, or None to parse here) and report it."""
         try:
-            counts = ingest_feed(db, feed["url"], client=client, policy=policy,
-                                 warn=lambda message, url=feed["url"]: notify(f"warning: {url}: {message}"))
+            if isinstance(fetched, FeedError):
+                raise fetched
+            if fetched["content"] is None:
+                counts = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 1}
+            else:
+                first = parse_for_ingest(db, fetched, (lambda *_: parsed.result()) if parsed else parse_feed)
+                counts = save_ingested(db, fetched, first, client=client, policy=policy,
+                                       warn=lambda message: notify(f"warning: {url}: {message}"))
         except FeedError as exc:
             totals["failed"] += 1
-            result.errors.append({"feed": feed["url"], "error": str(exc)})
-            notify(f"failed: {feed['url']}: {exc}")
-            continue
+            result.errors.append({"feed": url, "error": str(exc)})
+            notify(f"failed: {url}: {exc}")
+            return
         for k in ("new", "updated", "unchanged", "not_modified"):
             totals[k] += counts[k]
         if counts["not_modified"]:
-            notify(f"not modified: {feed['url']}")
+            notify(f"not modified: {url}")
         else:
             dup = f", {counts['duplicate']} duplicate items skipped" if counts["duplicate"] else ""
-            notify(f"ingested: {feed['url']}: {counts['new']} new, {counts['updated']} updated, "
+            notify(f"ingested: {url}: {counts['new']} new, {counts['updated']} updated, "
                    f"{counts['unchanged']} unchanged{dup}")
+
+    rows = list(feed_rows(db, feeds))
+    pool, pending = None, collections.deque()  # pending: (url, fetched, future), in feed order
+    try:
+        for feed in rows:
+            try:
+                fetched = fetch_for_ingest(db, feed["url"], client=client, policy=policy)
+            except FeedError as exc:
+                fetched = exc
+            if pool is None and len(rows) >= PARALLEL_FEEDS and isinstance(fetched, dict) and fetched["content"]:
+                pool = _parse_pool()
+            future = None
+            if pool and isinstance(fetched, dict) and fetched["content"]:
+                future = pool.submit(parse_feed, fetched["content"], fetched["base"], fetched["root"])
+            pending.append((feed["url"], fetched, future))
+            # save in feed order; at most two feeds a worker wait in memory
+            while pending and (pool is None or len(pending) > 2 * WORKERS or pending[0][2] is None):
+                finish(*pending.popleft())
+        while pending:
+            finish(*pending.popleft())
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     return result
+
+
+def _parse_pool():
+    """Worker processes for parsing feeds, one per core, forked: "spawn" and
+    "forkserver" would run the main module again in each worker, and a script
+    without a __main__ guard would start over there. The workers only parse
+    bytes into dicts (feedparser, ElementTree), touching none of the locks a
+    thread of this process might hold; logging's are made anew at fork."""
+    import concurrent.futures
+    import multiprocessing
+
+    return concurrent.futures.ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"),
+                                                  initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent):
+    """Make a parsing worker end when this process does, even killed: a forked worker
+    holds both ends of its task pipe, so it would wait for work forever."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent was gone before that took effect
+        os._exit(1)
 
 
 def download(db, episode_ids=None, *, limit=None, since=None, max_attempts=3, audio_dir="audio", concurrency=4,

@@ -292,3 +292,85 @@ def _link_joined(base, url):
 
     url = urljoin(base, url.strip())
     return url if url.startswith(("http://", "https://")) or not refusal(url, None) else None
+
+
+def test_many_feeds_are_parsed_in_worker_processes_and_saved_as_one_at_a_time_would(tmp_path, httpserver, monkeypatch):
+    # from stages.PARALLEL_FEEDS feeds on, changed feeds are parsed in forked workers;
+    # the rows, the counts and the order of the messages are those of parsing here
+    from pipeline import stages
+    from pipeline.subscriptions import subscribe
+
+    for n in range(6):
+        body = rss([(f"f{n}-{i}", f"Episode {i} of feed {n}") for i in range(20)])
+        httpserver.expect_request(f"/f{n}.xml").respond_with_data(body if n != 3 else b"<rss><channel>",
+                                                                  content_type="application/rss+xml")
+    urls = [httpserver.url_for(f"/f{n}.xml") for n in range(6)]
+    outcomes, pools = {}, []
+    make_pool = stages._parse_pool
+    monkeypatch.setattr(stages, "_parse_pool", lambda: pools.append(make_pool()) or pools[-1])
+    for parallel in (True, False):
+        db = open_db(tmp_path / f"{parallel}.db")
+        feeds = subscribe(db, urls)
+        messages = []
+        monkeypatch.setattr(stages, "PARALLEL_FEEDS", 4 if parallel else 10 ** 6)
+        result = stages.ingest(db, feeds=feeds, notify=messages.append)
+        rows = db.execute("select e.id, f.url, e.guid, e.title from episodes e join feeds f on f.id = e.feed_id "
+                          "order by e.id").fetchall()
+        errors = db.execute("select url, last_error from feeds order by id").fetchall()
+        outcomes[parallel] = (result.counts, messages, rows, errors)
+    assert len(pools) == 1  # the parallel run had workers, the other none
+    assert outcomes[True] == outcomes[False]
+    counts, messages, rows, errors = outcomes[True]
+    assert counts["new"] == 100 and counts["failed"] == 1 and len(rows) == 100
+    assert [m.split(":")[0] for m in messages] == ["ingested"] * 3 + ["failed"] + ["ingested"] * 2
+    assert "not well-formed XML" in dict(errors)[urls[3]]
+
+
+KILLED_INGEST = """
+import sys
+from pipeline.db import open_db
+from pipeline.stages import ingest
+from pipeline.subscriptions import subscribe
+db = open_db(sys.argv[1])
+ingest(db, feeds=subscribe(db, sys.argv[2:]), notify=lambda message: print(message, flush=True))
+"""
+
+
+def test_a_killed_ingest_leaves_no_parsing_worker_behind_and_a_rerun_finishes_it(tmp_path, httpserver):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    for n in range(8):
+        httpserver.expect_request(f"/k{n}.xml").respond_with_data(
+            rss([(f"k{n}-{i}", f"Episode {i}") for i in range(300)]), content_type="application/rss+xml")
+    urls = [httpserver.url_for(f"/k{n}.xml") for n in range(8)]
+    db_path = tmp_path / "killed.db"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(db_path), *urls],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout.readline().startswith("ingested:")  # the workers are parsing the next ones
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)]
+    rerun = subprocess.run([sys.executable, "-c", KILLED_INGEST, str(db_path), *urls],
+                           capture_output=True, text=True, cwd=ROOT, check=True)
+    assert rerun.stdout.count("ingested:") + rerun.stdout.count("not modified:") == 8
+    db = open_db(db_path)
+    assert db.execute("select count(*), count(distinct guid) from episodes").fetchone() == (2400, 2400)
+
+
+def _running(pid):
+    """True while process pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
