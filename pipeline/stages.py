@@ -124,11 +124,11 @@ def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify
                 fetched = fetch_for_ingest(db, feed["url"], client=client, policy=policy)
             except FeedError as exc:
                 fetched = exc
-            if pool is None and len(rows) >= PARALLEL_FEEDS and isinstance(fetched, dict) and fetched["content"]:
+            changed = isinstance(fetched, dict) and fetched["content"]
+            if changed and pool is None and len(rows) >= PARALLEL_FEEDS:
                 pool = _parse_pool()
-            future = None
-            if pool and isinstance(fetched, dict) and fetched["content"]:
-                future = pool.submit(parse_feed, fetched["content"], fetched["base"], fetched["root"])
+            future = pool.submit(parse_feed, fetched["content"], fetched["base"], fetched["root"]) \
+                if changed and pool else None
             pending.append((feed["url"], fetched, future))
             # save in feed order; at most two feeds a worker wait in memory
             while pending and (pool is None or len(pending) > 2 * WORKERS or pending[0][2] is None):
