@@ -1,10 +1,14 @@
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from werkzeug import Response
 
-from conftest import FIXTURES, build_corpus, serve_dir
+from conftest import FIXTURES, ROOT, build_corpus, serve_dir
 from pipeline.cli import cli
 from pipeline.db import open_db
 from pipeline.feeds import FeedError, ingest_feed, parse_feed
@@ -337,13 +341,6 @@ ingest(db, feeds=subscribe(db, sys.argv[2:]), notify=lambda message: print(messa
 
 
 def test_a_killed_ingest_leaves_no_parsing_worker_behind_and_a_rerun_finishes_it(tmp_path, httpserver):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     for n in range(8):
         httpserver.expect_request(f"/k{n}.xml").respond_with_data(
             rss([(f"k{n}-{i}", f"Episode {i}") for i in range(300)]), content_type="application/rss+xml")
@@ -352,7 +349,7 @@ def test_a_killed_ingest_leaves_no_parsing_worker_behind_and_a_rerun_finishes_it
     proc = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, str(db_path), *urls],
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout.readline().startswith("ingested:")  # the workers are parsing the next ones
-    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    workers = _children(proc.pid)
     assert workers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -365,6 +362,19 @@ def test_a_killed_ingest_leaves_no_parsing_worker_behind_and_a_rerun_finishes_it
     assert rerun.stdout.count("ingested:") + rerun.stdout.count("not modified:") == 8
     db = open_db(db_path)
     assert db.execute("select count(*), count(distinct guid) from episodes").fetchone() == (2400, 2400)
+
+
+def _children(parent):
+    """Ids of the processes whose parent is parent (from /proc: no procps needed)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            out.append(stat.parent.name)
+    return out
 
 
 def _running(pid):
