@@ -560,7 +560,7 @@ def ingest_feed(db, location, *, client=None, policy=None, warn=None):
     fetched = fetch_for_ingest(db, location, client=client, policy=policy)
     if fetched["content"] is None:
         return dict(NOT_MODIFIED)
-    first = parse_for_ingest(db, fetched, parse_feed)
+    first = parse_for_ingest(db, fetched)
     return save_ingested(db, fetched, first, client=client, policy=policy, warn=warn)
 
 
@@ -592,11 +592,13 @@ def fetch_for_ingest(db, location, *, client=None, policy=None):
             "base": base_url_for(fetched_from), "etag": etag, "last_modified": last_modified, "sha": sha}
 
 
-def parse_for_ingest(db, fetched, parse):
-    """parse(content, base, root) of the fetched first page (parse_feed, here or in
-    another process: it returns the page or raises FeedError), the error recorded."""
+def parse_for_ingest(db, fetched, parsed=None):
+    """The fetched first page, parsed here, or parsed: a future of parse_feed run
+    on it in another process (see stages.ingest); a FeedError is recorded."""
     with _recorded(db, fetched["feed_id"], fetched["location"]):
-        return parse(fetched["content"], fetched["base"], fetched["root"])
+        if parsed is not None:
+            return parsed.result()
+        return parse_feed(fetched["content"], fetched["base"], fetched["root"])
 
 
 def save_ingested(db, fetched, first, *, client=None, policy=None, warn=None):

@@ -78,7 +78,8 @@ def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify
     in order (parsing is nine tenths of a cold ingest, and feedparser is pure
     Python). Saving stays here, one transaction per feed, as before.
     """
-    from .feeds import FeedError, feed_rows, fetch_for_ingest, parse_feed, parse_for_ingest, save_ingested
+    from .feeds import (NOT_MODIFIED, FeedError, feed_rows, fetch_for_ingest, parse_feed, parse_for_ingest,
+                        save_ingested)
 
     notify = notify or _quiet
     if client is None:
@@ -97,9 +98,9 @@ def ingest(db, episode_ids=None, *, feeds=None, client=None, policy=None, notify
             if isinstance(fetched, FeedError):
                 raise fetched
             if fetched["content"] is None:
-                counts = {"new": 0, "updated": 0, "unchanged": 0, "not_modified": 1}
+                counts = NOT_MODIFIED
             else:
-                first = parse_for_ingest(db, fetched, (lambda *_: parsed.result()) if parsed else parse_feed)
+                first = parse_for_ingest(db, fetched, parsed)
                 counts = save_ingested(db, fetched, first, client=client, policy=policy,
                                        warn=lambda message: notify(f"warning: {url}: {message}"))
         except FeedError as exc:
