@@ -10,7 +10,10 @@ the score; their grades, with offsets into the transcript, go to
 labels/train-judged.jsonl (labels/README.md). minilm-lr-2 learnt from one round
 of these; a second round did not help (labels/unused/). The picks are the
 heads' alone: the reranker (minilm-ft-3) would need a fine-tuning per fold to
-score an episode it never saw, half an hour for a round.
+score an episode it never saw, half an hour for a round. --shipped takes the
+picks of the shipped model instead (reranker included), as at run time: its
+heads and reranker learnt from the labelled spans of these episodes, but never
+from the spans no label covers, which are the ones written.
 """
 import argparse
 import json
@@ -36,12 +39,16 @@ def main():
     ap.add_argument("--transcripts", required=True, help="folder of the labelled transcripts")
     ap.add_argument("--out", required=True, help="JSON Lines file to write")
     ap.add_argument("--top", type=int, default=10, help="items of each kind per episode")
+    ap.add_argument("--shipped", action="store_true",
+                    help="the shipped model's picks (reranker included) instead of the heads' of each fold")
     ap.add_argument("--labels", default=str(ROOT / "labels"))
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "podpipe" / "train-embeddings"))
     args = ap.parse_args()
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
-    X, Y, G, L, kinds, missed = T.build(split["train"], labels, args.transcripts, args.cache)
+    # grades not used in training still say which spans were judged
+    judged = labels + [lab for lab in load_labels(Path(args.labels) / "unused") if lab["file"] in split["train"]]
+    X, Y, G, L, kinds, _, missed = T.build(split["train"], labels, args.transcripts, args.cache)
     shipped = M.load_model()
     fold_of, folds = T.fold_of(G), T.row_folds(G)
     heads = {k: {} for k in range(T.FOLDS)}
@@ -55,8 +62,11 @@ def main():
     with open(args.out, "w") as out:
         for f in split["train"]:
             ep = episode(Path(args.transcripts) / f, M.encode, args.cache)
-            labs = [dict(lab, norm=norm(ep["raw"][lab["start"]:lab["end"]])) for lab in labels if lab["file"] == f]
-            probs = M.predict(heads[fold_of[f]], ep["X"])
+            labs = [dict(lab, norm=norm(ep["raw"][lab["start"]:lab["end"]])) for lab in judged if lab["file"] == f]
+            if args.shipped:
+                probs = M.predict(shipped, ep["X"], [c["text"] for c in ep["cands"]])
+            else:
+                probs = M.predict(heads[fold_of[f]], ep["X"])
             kept = select(ep["cands"], probs, {kind: 0.0 for kind in M.KINDS},
                           span_embeddings(ep["cands"], ep["emb"]), ep["rows"], args.top)
             for p, k, kind in kept:

@@ -198,6 +198,8 @@ def main():
     ap.add_argument("--reranker", default=str(M.RERANKER_PATH),
                     help="where the fine-tuned reranker goes ('' for none: the heads alone, in seconds; "
                          "the reranker takes about half an hour on 2 cores)")
+    ap.add_argument("--held-out", help="write each labelled span's held-out scores to this JSON Lines file "
+                                       "(to compare label sets on the same spans)")
     args = ap.parse_args()
     split = json.loads((Path(args.labels) / "split.json").read_text())
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
@@ -223,6 +225,12 @@ def main():
         held_out["usable"] = train_reranker(model, texts, Y["usable"], L, G, logits["usable"], args.reranker,
                                             scripted_examples(args.scripts) if args.scripts else ())
     probs = M.combine(held_out["usable"], held_out["tip_share"])
+    if args.held_out:
+        with open(args.held_out, "w") as out:
+            for r in np.flatnonzero(L):
+                out.write(json.dumps({"file": G[r], "text": texts[r], "kind": kinds[r],
+                                      "usable": float(Y["usable"][0][r]), "weight": float(Y["usable"][1][r]),
+                                      **{kind: round(float(probs[kind][r]), 5) for kind in M.KINDS}}) + "\n")
     for kind in M.KINDS:
         p, yk = probs[kind][L], kinds[L] == kind
         threshold, f1 = best_threshold(p, yk)
