@@ -19,6 +19,7 @@ episodes.
 """
 import argparse
 import collections
+import hashlib
 import json
 import sys
 import time
@@ -29,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.extract import EXTRACTORS, extract_items  # noqa: E402
+from pipeline.extract import EXTRACTORS, clean_text, extract_items  # noqa: E402
 from pipeline.extract import model as M  # noqa: E402
 from pipeline.extract.rules import SPONSOR_START, rule_scores  # noqa: E402
 from pipeline.extract.training import USABLE, auc, episode, load_labels, match, norm  # noqa: E402
@@ -58,14 +59,22 @@ def grade_of(text, kind, labels):
 
 def _cleaned_labels(labels_dir, texts):
     """{file: [label]} from labels/cleaned/: blind grades of items' clean_text. A label
-    points at the item's verbatim span; the cleaned words are made again from it,
-    as the extractor makes them, so an item takes the label of its verbatim words."""
+    points at the item's verbatim span and carries the SHA-1 of the cleaned words it
+    graded; they are made again from the span, and a label whose words the cleaning
+    now makes differently no longer counts (it is graded again)."""
     out = collections.defaultdict(list)
     for path in sorted((labels_dir / "cleaned").glob("*.jsonl")):
         for lab in map(json.loads, path.read_text().splitlines()):
             if lab["file"] in texts:
-                out[lab["file"]].append(dict(lab, norm=norm(texts[lab["file"]][lab["start"]:lab["end"]])))
+                words = clean_text(texts[lab["file"]][lab["start"]:lab["end"]])
+                if clean_sha1(words) == lab["clean_sha1"]:
+                    out[lab["file"]].append(dict(lab, norm=norm(words)))
     return out
+
+
+def clean_sha1(words):
+    """What a cleaned label keeps of the words it graded (not the words: they are not ours)."""
+    return hashlib.sha1(words.encode()).hexdigest()[:12]
 
 
 def kappa(a, b):
@@ -138,7 +147,7 @@ def main():
                 at5[kind]["usable"] += i["grade"] in USABLE
                 # words the cleaning left as they were keep their grade
                 same = norm(i["clean_text"]) == norm(i["text"])
-                grade = i["grade"] if same else grade_of(i["text"], kind, cleaned[f])
+                grade = i["grade"] if same else grade_of(i["clean_text"], kind, cleaned[f])
                 clean5[kind]["judged" if grade else "unjudged"] += 1
                 clean5[kind]["GOOD"] += grade == "GOOD"
                 clean5[kind]["usable"] += grade in USABLE
