@@ -63,8 +63,8 @@ def test_candidates_are_spans_of_one_guest_turn_with_context():
 def test_selection_drops_overlaps_and_keeps_the_repeat_said_in_context():
     rows = [{"start": 10.0, "end": 12.0, "text": "a", "turn": 0}, {"start": 400.0, "end": 402.0, "text": "b", "turn": 1},
             {"start": 402.0, "end": 404.0, "text": "c", "turn": 1}]
-    cands = [{"i": 0, "j": 1, "start": 10.0}, {"i": 1, "j": 2, "start": 400.0}, {"i": 1, "j": 3, "start": 400.0},
-             {"i": 2, "j": 3, "start": 402.0}]
+    cands = [{"i": 0, "j": 1, "start": 10.0, "text": "a"}, {"i": 1, "j": 2, "start": 400.0, "text": "b"},
+             {"i": 1, "j": 3, "start": 400.0, "text": "b c"}, {"i": 2, "j": 3, "start": 402.0, "text": "c"}]
     probs = {"tip": np.array([0.1, 0.1, 0.1, 0.1]), "quote": np.array([0.95, 0.9, 0.8, 0.7])}
     same = np.array([[1, 0], [1, 0], [0.6, 0.8], [0, 1]], dtype=np.float32)  # 0 and 1 say the same
     kept = select(cands, probs, {"tip": 0.5, "quote": 0.5}, same, rows)
@@ -72,6 +72,15 @@ def test_selection_drops_overlaps_and_keeps_the_repeat_said_in_context():
     # 2 overlaps 1; 3 is new
     assert [k for _, k, _ in kept] == [1, 3]
     assert select(cands, probs, {"tip": 0.5, "quote": 0.5}, same, rows, limit=1)[0][1] == 1
+
+
+def test_selection_skips_a_span_that_cuts_a_quotation():
+    rows = [{"start": 400.0, "end": 402.0, "text": "x", "turn": 0}, {"start": 402.0, "end": 404.0, "text": "y", "turn": 0}]
+    cands = [{"i": 0, "j": 1, "start": 400.0, "text": 'Be okay with mediocrity."'},
+             {"i": 1, "j": 2, "start": 402.0, "text": 'They said, \u201cship it\u201d, and we did.'}]
+    probs = {"tip": np.array([0.9, 0.1]), "quote": np.array([0.1, 0.8])}
+    kept = select(cands, probs, {"tip": 0.5, "quote": 0.5}, np.eye(2, dtype=np.float32), rows)
+    assert [k for _, k, _ in kept] == [1]
 
 
 @pytest.mark.parametrize("said, cleaned", [

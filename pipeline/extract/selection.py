@@ -5,7 +5,8 @@ the kind's threshold; a part of a span instead of the span when the part scores
 nearly as high; never two items that share a sentence (the higher score wins),
 never a span of tips that each stand alone, never two that say the same thing
 (a cold open repeats the best lines said later: we keep the one said in its
-conversation), and at most ``max_items(duration)`` of each kind.
+conversation), never a span that cuts a quotation in two, and at most
+``max_items(duration)`` of each kind.
 """
 import numpy as np
 
@@ -31,7 +32,7 @@ def select(cands, probs, thresholds, span_emb, rows, limit=None):
     for k, c in enumerate(cands):
         kind = "tip" if probs["tip"][k] >= probs["quote"][k] else "quote"
         p = float(probs[kind][k])
-        if p >= thresholds[kind]:
+        if p >= thresholds[kind] and not cuts_a_quotation(c["text"]):
             scored.append((p, k, kind))
     by_span = {(c["i"], c["j"]): k for k, c in enumerate(cands)}
     scored = [(p, k, kind) for p, k, kind in scored
@@ -64,6 +65,14 @@ def select(cands, probs, thresholds, span_emb, rows, limit=None):
         taken_rows |= span
         counts[kind] += 1
     return sorted(kept, key=lambda t: t[1])
+
+
+def cuts_a_quotation(text):
+    """An odd number of double quotes: the span starts or ends inside words the guest
+    quotes ('Don't expect more and be okay with mediocrity."'). On the training
+    episodes 14% of such labelled spans were usable against 39% of the rest, and
+    the model scored them 0.26 on average: it does not see it."""
+    return (text.count('"') + text.count("\u201c") + text.count("\u201d")) % 2 == 1
 
 
 def _has_part_nearly_as_good(span, p, probs, thresholds, by_span):
