@@ -75,7 +75,8 @@ def test_selection_drops_overlaps_and_keeps_the_repeat_said_in_context():
 
 
 def test_selection_skips_a_span_that_cuts_a_quotation():
-    rows = [{"start": 400.0, "end": 402.0, "text": "x", "turn": 0}, {"start": 402.0, "end": 404.0, "text": "y", "turn": 0}]
+    rows = [{"start": 400.0, "end": 402.0, "text": "x", "turn": 0},
+            {"start": 402.0, "end": 404.0, "text": "y", "turn": 0}]
     cands = [{"i": 0, "j": 1, "start": 400.0, "text": 'Be okay with mediocrity."'},
              {"i": 1, "j": 2, "start": 402.0, "text": 'They said, \u201cship it\u201d, and we did.'}]
     probs = {"tip": np.array([0.9, 0.1]), "quote": np.array([0.1, 0.8])}
