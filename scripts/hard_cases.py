@@ -34,6 +34,20 @@ from pipeline.extract.selection import select, span_embeddings  # noqa: E402
 from pipeline.extract.training import episode, fit_logistic, load_labels, norm  # noqa: E402
 
 
+def _fold_heads(files, labels, args, shipped):
+    """{episode file: the heads fitted without its cross-validation fold}, with the shipped L2 and calibration."""
+    X, Y, G, _, _, _, _ = T.build(files, labels, args.transcripts, args.cache)
+    folds = T.row_folds(G)
+    heads = {k: {} for k in range(T.FOLDS)}
+    for head in M.HEADS:
+        y, w = Y[head]
+        for k in range(T.FOLDS):
+            keep = (folds != k) & (w > 0)
+            coef, b = fit_logistic(X[keep], y[keep], w[keep], shipped[head]["l2"])
+            heads[k][head] = {"w": coef.astype(np.float32), "b": b, "calibration": shipped[head]["calibration"]}
+    return {f: heads[k] for f, k in T.fold_of(G).items()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transcripts", required=True, help="folder of the labelled transcripts")
@@ -48,25 +62,17 @@ def main():
     labels = [lab for lab in load_labels(args.labels) if lab["file"] in split["train"]]
     # grades not used in training still say which spans were judged
     judged = labels + [lab for lab in load_labels(Path(args.labels) / "unused") if lab["file"] in split["train"]]
-    X, Y, G, L, kinds, _, missed = T.build(split["train"], labels, args.transcripts, args.cache)
     shipped = M.load_model()
-    fold_of, folds = T.fold_of(G), T.row_folds(G)
-    heads = {k: {} for k in range(T.FOLDS)}
-    for head in M.HEADS:
-        y, w = Y[head]
-        for k in range(T.FOLDS):
-            keep = (folds != k) & (w > 0)
-            coef, b = fit_logistic(X[keep], y[keep], w[keep], shipped[head]["l2"])
-            heads[k][head] = {"w": coef.astype(np.float32), "b": b, "calibration": shipped[head]["calibration"]}
+    fold_heads = None if args.shipped else _fold_heads(split["train"], labels, args, shipped)
     written = covered = 0
     with open(args.out, "w") as out:
         for f in split["train"]:
             ep = episode(Path(args.transcripts) / f, M.encode, args.cache)
             labs = [dict(lab, norm=norm(ep["raw"][lab["start"]:lab["end"]])) for lab in judged if lab["file"] == f]
-            if args.shipped:
+            if fold_heads is None:
                 probs = M.predict(shipped, ep["X"], [c["text"] for c in ep["cands"]])
             else:
-                probs = M.predict(heads[fold_of[f]], ep["X"])
+                probs = M.predict(fold_heads[f], ep["X"])
             kept = select(ep["cands"], probs, {kind: 0.0 for kind in M.KINDS},
                           span_embeddings(ep["cands"], ep["emb"]), ep["rows"], args.top)
             for p, k, kind in kept:

@@ -9,23 +9,23 @@ for clarity.
 """
 import re
 
+# fillers said before any point ("so many", "so far" are not one)
+_FILLERS = r"and|so(?! many| much| far| long)|but|or|well|yeah|yes|okay|ok|oh|um+|uh+|you know|i mean|like"
 # Lead-ins are the editors' most common trim on the training episodes (labels/: an OK
 # item's reason "trim 'Because'", "drop the lead-in 'What that means is'"). Words like
 # "no", "now" or "first" go only when a comma ends them: "No product market fit is a
 # death sentence" must keep its "No".
 _LEAD = re.compile(
-    r"^(?:(?:(?:and|so(?! many| much| far| long)|but|or|well|yeah|yes|okay|ok|oh|um+|uh+|you know|i mean|look|"
-    r"listen|honestly|basically|like|because(?! of)|whereas|anyway|of course|in fact|at the same time|"
-    r"in general|for example|for instance|by the way|that being said|having said that|"
+    r"^(?:(?:(?:" + _FILLERS + r"|look|listen|honestly|basically|because(?! of)|whereas|anyway|of course|in fact|"
+    r"at the same time|in general|for example|for instance|by the way|that being said|having said that|"
     r"(?:i think|i guess|i feel like|i would say|i'd say)(?: that)?|"
     r"the (?:first|second|third|next|other|last|key|main) (?:one|thing|point|piece|lesson)(?: there| here)? is"
     r"(?: that)?|the (?:first|second) is|what (?:that|this) means is(?: that)?|the (?:point|thing) is(?: that)?|"
     r"my advice (?:would be|is)(?: that)?|what you (?:need|have|want) to do is)\b[,;:]?"
     r"|(?:no|now|see|then|first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|lastly|again|actually|obviously|"
     r"also|instead|therefore|ultimately),)\s+)+", re.I)
-_MIN_WORDS = 3  # a lead-in cut that leaves fewer words keeps only the plain fillers' cut
-_FILLER_LEAD = re.compile(r"^(?:(?:and|so(?! many| much| far| long)|but|or|well|yeah|yes|okay|ok|oh|um+|uh+|"
-                          r"you know|i mean|like)\b[,;:]?\s+)+", re.I)
+_FILLER_LEAD = re.compile(r"^(?:(?:" + _FILLERS + r")\b[,;:]?\s+)+", re.I)
+_MIN_WORDS = 3  # a lead-in cut that leaves fewer words keeps only the fillers' cut
 _INLINE = re.compile(r"(?:,\s*|\s+)\b(?:um+|uh+|you know|i mean)\b(?:\s*,)?(?=\s)", re.I)
 _REPEAT = re.compile(r"\b(\w+(?:'\w+)?)(?:,?\s+\1\b)+", re.I)
 _RESTART = re.compile(r"\b((?:[\w']+\s+){0,3}[\w']+)\s*[\u2014\u2013-]{1,2}\s+\1\b", re.I)
