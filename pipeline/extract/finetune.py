@@ -18,7 +18,7 @@ import numpy as np
 
 RANK = 8
 ALPHA = 16.0          # LoRA's scale is ALPHA / RANK
-EPOCHS = 2
+EPOCHS = 3
 BATCH = 16
 LEARNING_RATE = 5e-4
 WARMUP_STEPS = 30
